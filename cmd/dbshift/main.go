@@ -23,7 +23,8 @@ import (
 type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Version  VersionCmd  `cmd:"" help:"Print the version."`
+	Querylog QuerylogCmd `cmd:"" help:"Read general and slow query logs."`
 }
 
 // App is what every command's Run receives: the context (cancelled on
