@@ -3,9 +3,8 @@ module github.com/dbshift/dbshift
 go 1.26.8
 
 require (
-	filippo.io/edwards25519 v1.1.0 // indirect
-	github.com/HdrHistogram/hdrhistogram-go v1.1.2 // indirect
-	github.com/alecthomas/kong v1.12.1 // indirect
-	github.com/go-sql-driver/mysql v1.9.3 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	github.com/alecthomas/kong v1.12.1
+	github.com/go-sql-driver/mysql v1.9.3
 )
+
+require filippo.io/edwards25519 v1.1.0 // indirect
