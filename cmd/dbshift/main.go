@@ -25,6 +25,7 @@ type CLI struct {
 
 	Version  VersionCmd  `cmd:"" help:"Print the version."`
 	Querylog QuerylogCmd `cmd:"" help:"Read general and slow query logs."`
+	Replay   ReplayCmd   `cmd:"" help:"Replay logged queries: load test at several concurrencies, or --compare two servers."`
 }
 
 // App is what every command's Run receives: the context (cancelled on

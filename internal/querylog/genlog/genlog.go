@@ -38,8 +38,8 @@ type Options struct {
 	Size  int64 // stop after at least this many bytes
 	Form  Form
 	Mix   Mix
-	Conns int   // concurrent connections interleaved in the log (default 32)
-	Rows  int   // ids are drawn from 1..Rows (default 10000)
+	Conns int // concurrent connections interleaved in the log (default 32)
+	Rows  int // ids are drawn from 1..Rows (default 10000)
 	Seed  uint64
 	Start time.Time
 	// Gap is the time between consecutive entries (default 100µs).
