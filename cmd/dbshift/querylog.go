@@ -28,13 +28,9 @@ type QuerylogExtractCmd struct {
 // Run prints one event per statement and reports unparsed lines on stderr;
 // any unparsed line makes the exit status 1, so nothing is lost unnoticed.
 func (c *QuerylogExtractCmd) Run(app *App) error {
-	kind, err := querylog.ParseKind(c.Type)
+	kind, filter, err := logOptions(c.Type, c.Filter)
 	if err != nil {
-		return usage("%v", err)
-	}
-	filter, err := querylog.ParseFilter(c.Filter)
-	if err != nil {
-		return usage("%v", err)
+		return err
 	}
 	w := bufio.NewWriterSize(app.Stdout, 1<<20)
 	var total querylog.Stats
@@ -58,6 +54,19 @@ func (c *QuerylogExtractCmd) Run(app *App) error {
 		return failed("%d lines could not be parsed", total.Unparsed)
 	}
 	return nil
+}
+
+// logOptions reads the --type and --filter flags shared by querylog and replay.
+func logOptions(typ, filter string) (querylog.Kind, querylog.Filter, error) {
+	kind, err := querylog.ParseKind(typ)
+	if err != nil {
+		return kind, 0, usage("%v", err)
+	}
+	f, err := querylog.ParseFilter(filter)
+	if err != nil {
+		return kind, f, usage("%v", err)
+	}
+	return kind, f, nil
 }
 
 func extractOne(app *App, w io.Writer, path string, kind querylog.Kind, filter querylog.Filter, format string) (querylog.Stats, error) {

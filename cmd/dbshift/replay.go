@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
-	"github.com/dbshift/dbshift/internal/querylog"
 	"github.com/dbshift/dbshift/internal/replay"
 )
 
@@ -35,13 +34,9 @@ type ReplayCmd struct {
 }
 
 func (c *ReplayCmd) Run(app *App) error {
-	kind, err := querylog.ParseKind(c.Type)
+	kind, filter, err := logOptions(c.Type, c.Filter)
 	if err != nil {
-		return usage("%v", err)
-	}
-	filter, err := querylog.ParseFilter(c.Filter)
-	if err != nil {
-		return usage("%v", err)
+		return err
 	}
 	speed := 0.0
 	if c.Speed != "max" {
