@@ -80,29 +80,35 @@ func run(dir, levels string, seconds, rounds int, rssSize string, rssSeconds int
 			return err
 		}
 	}
-	fmt.Printf("%-12s %-10s %12s %12s %10s\n", "concurrency", "tool", "qps", "p99 ms", "ratio")
+	fmt.Printf("%-12s %-10s %12s %12s %10s %14s\n", "concurrency", "tool", "qps", "p99 ms", "ratio", "client µs/query")
 	for _, l := range strings.Split(levels, ",") {
+		if l == "" {
+			continue
+		}
 		n, err := strconv.Atoi(l)
 		if err != nil {
 			return err
 		}
 		// The machine is shared: alternate the tools and keep the median of
 		// each, so a burst of someone else's load hits both alike.
-		var ours, oursP99, theirs, theirsP99 []float64
+		var ours, oursP99, oursCPU, theirs, theirsP99, theirsCPU []float64
 		for r := 0; r < rounds; r++ {
-			q, p, err := sysbenchQPS(inst, n, seconds)
+			q, p, cpu, err := sysbenchQPS(inst, n, seconds)
 			if err != nil {
 				return err
 			}
-			theirs, theirsP99 = append(theirs, q), append(theirsP99, p)
+			theirs, theirsP99, theirsCPU = append(theirs, q), append(theirsP99, p), append(theirsCPU, cpu)
+			before := selfCPU()
 			q, p, err = dbshiftQPS(ctx, dsn, logPath, n, seconds)
 			if err != nil {
 				return err
 			}
-			ours, oursP99 = append(ours, q), append(oursP99, p)
+			// client CPU per statement, in µs: independent of other load
+			cpu = (selfCPU() - before).Seconds() * 1e6 / (q * float64(seconds))
+			ours, oursP99, oursCPU = append(ours, q), append(oursP99, p), append(oursCPU, cpu)
 		}
-		fmt.Printf("%-12d %-10s %12.0f %12.3f            rounds %v\n", n, "sysbench", median(theirs), median(theirsP99), round0(theirs))
-		fmt.Printf("%-12d %-10s %12.0f %12.3f %9.2fx  rounds %v\n", n, "dbshift", median(ours), median(oursP99), median(ours)/median(theirs), round0(ours))
+		fmt.Printf("%-12d %-10s %12.0f %12.3f %10s %14.1f  rounds %v\n", n, "sysbench", median(theirs), median(theirsP99), "", median(theirsCPU), round0(theirs))
+		fmt.Printf("%-12d %-10s %12.0f %12.3f %9.2fx %14.1f  rounds %v\n", n, "dbshift", median(ours), median(oursP99), median(ours)/median(theirs), median(oursCPU), round0(ours))
 	}
 	if rssSize != "" {
 		return measureRSS(dir, dsn, bin, rssSize, rssSeconds)
@@ -189,22 +195,24 @@ var (
 	sbP99 = regexp.MustCompile(`99th percentile:\s+([\d.]+)`)
 )
 
-func sysbenchQPS(inst *sandbox.Instance, n, seconds int) (qps, p99ms float64, err error) {
+func sysbenchQPS(inst *sandbox.Instance, n, seconds int) (qps, p99ms, cpuPerQuery float64, err error) {
 	args := []string{"oltp_point_select", "--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-port=" + strconv.Itoa(inst.Port),
 		"--mysql-user=bench", "--mysql-db=sbtest", "--mysql-ssl=off", "--tables=1", "--table-size=" + strconv.Itoa(rows),
 		"--db-ps-mode=disable", "--threads=" + strconv.Itoa(n), "--time=" + strconv.Itoa(seconds), "--percentile=99", "run"}
-	out, err := exec.Command("sysbench", args...).CombinedOutput()
+	cmd := exec.Command("sysbench", args...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, fmt.Errorf("sysbench: %w\n%s", err, out)
+		return 0, 0, 0, fmt.Errorf("sysbench: %w\n%s", err, out)
 	}
 	m := sbQPS.FindSubmatch(out)
 	p := sbP99.FindSubmatch(out)
 	if m == nil || p == nil {
-		return 0, 0, fmt.Errorf("sysbench output not understood:\n%s", out)
+		return 0, 0, 0, fmt.Errorf("sysbench output not understood:\n%s", out)
 	}
 	qps, _ = strconv.ParseFloat(string(m[1]), 64)
 	p99ms, _ = strconv.ParseFloat(string(p[1]), 64)
-	return qps, p99ms, nil
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return qps, p99ms, cpu.Seconds() * 1e6 / (qps * float64(seconds)), nil
 }
 
 // measureRSS runs the dbshift binary over a large generated log and reads its
@@ -261,4 +269,10 @@ func round0(v []float64) []int {
 		r[i] = int(x)
 	}
 	return r
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -117,9 +117,11 @@ func Load(ctx context.Context, src Source, connect Connect, o LoadOptions) (*Loa
 	return res, nil
 }
 
-type job struct {
-	ev querylog.Event
-}
+// batch is a run of events handed to one worker at once: one channel
+// operation per event costs as much as the query itself on a small machine.
+type batch []querylog.Event
+
+const batchSize = 32
 
 type worker struct {
 	dest   []driver.Value
@@ -150,7 +152,7 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 		}
 		sessions[i] = s
 	}
-	jobs := make(chan job, n*64)
+	jobs := make(chan batch, n*2)
 	var done, errs atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -159,14 +161,16 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 		go func(w *worker, s *session) {
 			defer wg.Done()
 			defer s.Close()
-			for j := range jobs {
-				if err := runOne(ctx, s, j.ev, w); err != nil {
+			for b := range jobs {
+				for _, ev := range b {
 					if ctx.Err() != nil {
 						return
 					}
-					errs.Add(1)
+					if err := runOne(ctx, s, ev, w); err != nil {
+						errs.Add(1)
+					}
+					done.Add(1)
 				}
-				done.Add(1)
 			}
 		}(workers[i], sessions[i])
 	}
@@ -204,20 +208,36 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 }
 
 // feed streams the log into the job queue, pacing it when o.Speed > 0.
-func feed(ctx context.Context, src Source, o LoadOptions, jobs chan<- job, start time.Time) (skipped int64, st querylog.Stats, err error) {
+func feed(ctx context.Context, src Source, o LoadOptions, jobs chan<- batch, start time.Time) (skipped int64, st querylog.Stats, err error) {
 	s := src.open()
 	defer func() { st = s.Close() }()
 	var sent int64
 	var first time.Time
-	for {
-		if o.Limit > 0 && sent >= o.Limit {
-			return skipped, st, nil
+	size := batchSize
+	if o.Speed > 0 {
+		size = 1 // paced: each statement leaves at its own time
+	}
+	b := make(batch, 0, size)
+	flush := func() bool {
+		if len(b) == 0 {
+			return true
 		}
-		if o.Duration > 0 && time.Since(start) >= o.Duration {
+		select {
+		case jobs <- b:
+			b = make(batch, 0, size)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		if (o.Limit > 0 && sent >= o.Limit) || (o.Duration > 0 && time.Since(start) >= o.Duration) {
+			flush()
 			return skipped, st, nil
 		}
 		ev, err := s.Next()
 		if errors.Is(err, io.EOF) {
+			flush()
 			return skipped, st, nil
 		}
 		if err != nil {
@@ -242,10 +262,9 @@ func feed(ctx context.Context, src Source, o LoadOptions, jobs chan<- job, start
 				}
 			}
 		}
-		select {
-		case jobs <- job{ev: ev}:
-			sent++
-		case <-ctx.Done():
+		b = append(b, ev)
+		sent++
+		if len(b) == size && !flush() {
 			return skipped, st, nil
 		}
 	}
