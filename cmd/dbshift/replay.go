@@ -77,6 +77,9 @@ func (c *ReplayCmd) Run(app *App) error {
 		if err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
+		if res.Stats.UnparsedLines > 0 {
+			app.Log.Warn("log lines could not be parsed and were not compared; see dbshift querylog extract", "lines", res.Stats.UnparsedLines)
+		}
 		if err := replay.WriteCompare(out, res, c.Format); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
@@ -102,6 +105,9 @@ func (c *ReplayCmd) Run(app *App) error {
 	})
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
+	}
+	if n := res.Levels[0].Trials[0].Unparsed; n > 0 {
+		app.Log.Warn("log lines could not be parsed and were not replayed; see dbshift querylog extract", "lines", n)
 	}
 	if err := replay.WriteLoad(out, res, c.Format); err != nil {
 		return fmt.Errorf("write report: %w", err)
