@@ -74,6 +74,7 @@ func TestReplay_RealServers(t *testing.T) {
 	t.Run("CompareDifferences", func(t *testing.T) { testCompareDifferences(t, a, b) })
 	t.Run("LoadKeepsContext", func(t *testing.T) { testLoadKeepsContext(t, a, s.Instance(1)) })
 	t.Run("ReadOnlySessionsRefuseWrites", func(t *testing.T) { testReadOnly(t, s.Instance(1)) })
+	t.Run("SpeedKeepsRecordedPace", func(t *testing.T) { testSpeed(t, s.Instance(1)) })
 }
 
 // testPtUpgrade001 reproduces the peer's report: select.log has one query
@@ -238,5 +239,21 @@ func testReadOnly(t *testing.T, inst *sandbox.Instance) {
 	tr := res.Levels[0].Trials[0]
 	if tr.Errors != 1 || !slices.Equal(tr.ByCode, []ErrorCount{{1792, 1}}) {
 		t.Errorf("a write in a READ ONLY session: %+v", tr)
+	}
+}
+
+// testSpeed: statements recorded 400 ms apart, replayed at 2x, take at least
+// 200 ms; at max speed they do not wait (only a lower bound is asserted).
+func testSpeed(t *testing.T, inst *sandbox.Instance) {
+	log := writeLog(t, "2024-03-01T10:00:00.000000Z\t5 Query\tselect 1\n"+
+		"2024-03-01T10:00:00.400000Z\t5 Query\tselect 2\n")
+	res, err := Load(context.Background(), Source{Paths: []string{log}}, dialer(inst), LoadOptions{
+		Concurrency: []int{1}, Trials: 1, Policy: Policy{Filter: querylog.FilterSelect}, Speed: 2.0, ReadOnly: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := res.Levels[0].Trials[0]; tr.Queries != 2 || tr.Elapsed < 200*time.Millisecond {
+		t.Errorf("paced trial: %d queries in %v, want 2 in at least 200ms", tr.Queries, tr.Elapsed)
 	}
 }
