@@ -25,6 +25,7 @@ const (
 	DiffColumns  = "columns"   // different column names
 	DiffRowCount = "row_count" // different number of rows
 	DiffRows     = "rows"      // same count, different values (NULL vs value too)
+	DiffRowOrder = "row_order" // GROUP BY without ORDER BY: same rows, different order
 	DiffWarnings = "warnings"  // different warnings (level and code)
 )
 
@@ -165,7 +166,7 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 					return
 				}
 				fp, digest := parser.NormalizeDigest(ev.Query)
-				diffs := diffOutcomes(oa, ob, ordered(p, ev.Query, fp))
+				diffs := diffOutcomes(oa, ob, orderOf(p, ev.Query, fp))
 				for i := range diffs {
 					diffs[i].Query, diffs[i].File, diffs[i].Line = ev.Query, ev.File, ev.Line
 				}
@@ -336,23 +337,46 @@ func showRow(enc string) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-// ordered says whether the statement fixes its row order (a top-level ORDER
-// BY): only then is a different order a difference.
-func ordered(p *parser.Parser, query, fingerprint string) bool {
+// rowOrder is how much of a result's order the comparison holds to.
+type rowOrder int
+
+const (
+	unordered rowOrder = iota
+	ordered            // a top-level ORDER BY fixes the order
+	// groupOrder: GROUP BY without ORDER BY. MySQL 5.7 and MariaDB sort
+	// such results implicitly and applications come to rely on it; MySQL
+	// 8.0 does not, and a collation change moves rows too. Reported apart.
+	groupOrder
+)
+
+func orderOf(p *parser.Parser, query, fingerprint string) rowOrder {
 	stmt, err := p.ParseOneStmt(query, "", "")
 	if err != nil { // syntax the TiDB parser lacks: fall back to the text
-		return strings.Contains(fingerprint, "order by")
+		switch {
+		case strings.Contains(fingerprint, "order by"):
+			return ordered
+		case strings.Contains(fingerprint, "group by"):
+			return groupOrder
+		}
+		return unordered
 	}
 	switch s := stmt.(type) {
 	case *ast.SelectStmt:
-		return s.OrderBy != nil
+		switch {
+		case s.OrderBy != nil:
+			return ordered
+		case s.GroupBy != nil:
+			return groupOrder
+		}
 	case *ast.SetOprStmt:
-		return s.OrderBy != nil
+		if s.OrderBy != nil {
+			return ordered
+		}
 	}
-	return false
+	return unordered
 }
 
-func diffOutcomes(a, b outcome, ordered bool) []DiffExample {
+func diffOutcomes(a, b outcome, order rowOrder) []DiffExample {
 	var d []DiffExample
 	if a.code != b.code {
 		d = append(d, DiffExample{Kind: DiffError, Detail: fmt.Sprintf("host1: %s; host2: %s", errText(a), errText(b))})
@@ -364,8 +388,12 @@ func diffOutcomes(a, b outcome, ordered bool) []DiffExample {
 		}
 		if a.nrows != b.nrows {
 			d = append(d, DiffExample{Kind: DiffRowCount, Detail: fmt.Sprintf("host1 %d rows; host2 %d rows%s", a.nrows, b.nrows, missingRow(a.rows, b.rows))})
-		} else if det := rowDiff(a.rows, b.rows, ordered); det != "" {
+		} else if det := rowDiff(a.rows, b.rows, order == ordered); det != "" {
 			d = append(d, DiffExample{Kind: DiffRows, Detail: det})
+		} else if order == groupOrder {
+			if det := rowDiff(a.rows, b.rows, true); det != "" {
+				d = append(d, DiffExample{Kind: DiffRowOrder, Detail: "GROUP BY without ORDER BY returns the same rows in another order: " + det})
+			}
 		}
 	}
 	if !slices.Equal(warnKeys(a.warnings), warnKeys(b.warnings)) {

@@ -113,12 +113,14 @@ func testCompareDifferences(t *testing.T, a, b *dbconn.Conn) {
 		"CREATE TABLE only1 (id int);\n"+
 		"CREATE TABLE w (x varchar(10));\nINSERT INTO w VALUES ('12abc');\n"+
 		"CREATE TABLE c (id int, name varchar(10));\nINSERT INTO c VALUES (1,'n');\n"+
-		"CREATE TABLE n (id int, v varchar(10));\nINSERT INTO n VALUES (1,NULL);\n")
+		"CREATE TABLE n (id int, v varchar(10));\nINSERT INTO n VALUES (1,NULL);\n"+
+		"CREATE TABLE g (k varchar(10) COLLATE utf8mb4_bin);\nINSERT INTO g VALUES ('a'),('B'),('a');\n")
 	execScript(t, b.DB, common+
 		"CREATE TABLE r (id int primary key);\nINSERT INTO r VALUES (1),(2);\n"+
 		"CREATE TABLE w (x int);\nINSERT INTO w VALUES (12);\n"+
 		"CREATE TABLE c (id int, full_name varchar(10));\nINSERT INTO c VALUES (1,'n');\n"+
-		"CREATE TABLE n (id int, v varchar(10));\nINSERT INTO n VALUES (1,'x');\n")
+		"CREATE TABLE n (id int, v varchar(10));\nINSERT INTO n VALUES (1,'x');\n"+
+		"CREATE TABLE g (k varchar(10) COLLATE utf8mb4_general_ci);\nINSERT INTO g VALUES ('a'),('B'),('a');\n")
 	log := writeLog(t, "240301 10:00:00\t    7 Connect\tapp@web on cmp using TCP/IP\n"+
 		"\t\t    7 Query\tselect id, v from same where id in (1, 2)\n"+
 		"\t\t    7 Query\tselect id from r where id > 0\n"+
@@ -127,6 +129,7 @@ func testCompareDifferences(t *testing.T, a, b *dbconn.Conn) {
 		"\t\t    7 Query\tselect x + 0 as n from w\n"+
 		"\t\t    7 Query\tselect * from c\n"+
 		"\t\t    7 Query\tselect id, v from n\n"+
+		"\t\t    7 Query\tselect k, count(*) from g group by k\n"+
 		"\t\t    7 Query\tupdate same set v = 'z'\n"+
 		"\t\t    7 Quit\t\n")
 	res, err := Compare(context.Background(), Source{Paths: []string{log}}, a.DB, b.DB, CompareOptions{Concurrency: 2, Policy: Policy{Filter: querylog.FilterSelect}, ReadOnly: true})
@@ -136,7 +139,7 @@ func testCompareDifferences(t *testing.T, a, b *dbconn.Conn) {
 	var out bytes.Buffer
 	WriteCompare(&out, res, "text")
 	t.Log("\n" + out.String())
-	want := CompareStats{QueriesRead: 8, NotSelect: 1, QueriesNoDiffs: 1, QueriesWithDiffs: 6}
+	want := CompareStats{QueriesRead: 9, NotSelect: 1, QueriesNoDiffs: 1, QueriesWithDiffs: 7}
 	if res.Stats != want {
 		t.Errorf("stats %+v, want %+v", res.Stats, want)
 	}
