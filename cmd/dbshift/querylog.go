@@ -124,8 +124,8 @@ func jsonEvent(ev querylog.Event) eventJSON {
 	return j
 }
 
-// writeSQLEvent prints a comment with the context, then the statement with a
-// delimiter that cannot occur in it, so the output can be fed to a client.
+// writeSQLEvent prints a comment line with the context (and one per session
+// statement in effect), then the statement ended by ';'.
 func writeSQLEvent(w io.Writer, ev querylog.Event) error {
 	ts := ""
 	if !ev.Time.IsZero() {
