@@ -144,11 +144,15 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 	for i := 0; i < n; i++ {
 		sa, err := newSession(ctx, a, o.ReadOnly)
 		if err != nil {
+			close(jobs)
+			wg.Wait()
 			return nil, fmt.Errorf("host1: %w", err)
 		}
 		sb, err := newSession(ctx, b, o.ReadOnly)
 		if err != nil {
 			sa.Close()
+			close(jobs)
+			wg.Wait()
 			return nil, fmt.Errorf("host2: %w", err)
 		}
 		wg.Add(1)
