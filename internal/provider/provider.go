@@ -91,10 +91,9 @@ type Provider interface {
 	// CreateReplica makes a temporary replica of the source and returns once
 	// it replicates (RDS: CreateDBInstanceReadReplica + wait available).
 	CreateReplica(ctx context.Context, req ReplicaRequest, p Progress) (Instance, error)
-	// StopReplication stops the replica so its data holds still at the
-	// coordinates the caller captures (RDS: mysql.rds_stop_replication).
-	// The SQL half is done by the caller through package replication.
-	// Snapshot takes a snapshot of a stopped replica.
+	// Snapshot takes a snapshot of a replica the caller stopped (with
+	// replication.StopAndCapture: mysql.rds_stop_replication on RDS), so the
+	// snapshot holds exactly the captured coordinates.
 	Snapshot(ctx context.Context, runID, id string, of Instance, p Progress) (Snapshot, error)
 	// CopyEncrypted copies a snapshot encrypted with keyID.
 	CopyEncrypted(ctx context.Context, runID, id string, snap Snapshot, keyID string, p Progress) (Snapshot, error)
