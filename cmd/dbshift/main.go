@@ -36,6 +36,8 @@ type CLI struct {
 	Rollback  RollbackCmd  `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
 	Sandbox   SandboxCmd   `cmd:"" help:"Local sandbox of real mariadbd instances."`
 	Version   VersionCmd   `cmd:"" help:"Print the version."`
+	Querylog  QuerylogCmd  `cmd:"" help:"Read general and slow query logs."`
+	Replay    ReplayCmd    `cmd:"" help:"Replay logged queries: load test at several concurrencies, or --compare two servers."`
 }
 
 // App is what every command's Run receives: the context (cancelled on

@@ -246,4 +246,3 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	}
 	return nil
 }
-
