@@ -23,7 +23,8 @@ import (
 type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Version      VersionCmd      `cmd:"" help:"Print the version."`
+	CheckUpgrade CheckUpgradeCmd `cmd:"" name:"check-upgrade" help:"Check a source for what breaks on MySQL 8.0/8.4: schema, accounts, variables and logged queries."`
 }
 
 // App is what every command's Run receives: the context (cancelled on

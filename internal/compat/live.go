@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
 )
 
 // liveEnv is what a live check reads: one connection to the source, what
@@ -178,7 +180,9 @@ func checkMySQLSchema(ctx context.Context, e *liveEnv) ([]Finding, error) {
 func checkNonNativePartitioning(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	cond, args := e.in("TABLE_SCHEMA")
 	return e.objects(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, ENGINE AS detail FROM information_schema.TABLES WHERE CREATE_OPTIONS LIKE '%partitioned%' AND UPPER(ENGINE) NOT IN ('INNODB', 'NDBCLUSTER', 'NDB') AND "+cond, args,
-		func(obj, engine string) string { return fmt.Sprintf("partitioned %s table: 8.0 partitions only InnoDB tables", engine) })
+		func(obj, engine string) string {
+			return fmt.Sprintf("partitioned %s table: 8.0 partitions only InnoDB tables", engine)
+		})
 }
 
 func checkFKNameLength(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -240,7 +244,7 @@ func checkEnumSetLength(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	return out, err
 }
 
-// enumElements splits "enum('a','b''c')" into its values.
+// enumElements splits "enum('a','b”c')" into its values.
 func enumElements(typ string) []string {
 	open := strings.IndexByte(typ, '(')
 	if open < 0 {
@@ -349,7 +353,9 @@ func checkBlobDefaults(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	// MariaDB shows DEFAULT NULL as the string 'NULL'; MySQL 8 marks
 	// expression defaults (which are allowed) DEFAULT_GENERATED.
 	return e.objects(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE AS detail FROM information_schema.COLUMNS WHERE COLUMN_DEFAULT IS NOT NULL AND COLUMN_DEFAULT <> 'NULL' AND EXTRA NOT LIKE '%DEFAULT_GENERATED%' AND "+tcond+" AND "+cond,
-		append(targs, args...), func(obj, typ string) string { return fmt.Sprintf("%s column with a literal default", strings.ToUpper(typ)) })
+		append(targs, args...), func(obj, typ string) string {
+			return fmt.Sprintf("%s column with a literal default", strings.ToUpper(typ))
+		})
 }
 
 func checkOldTemporal(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -368,7 +374,9 @@ func checkOrphans(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, q := range []struct{ table, kind string }{{"proc", "CONCAT(type, '')"}, {"event", "'EVENT'"}} {
 		fs, err := e.objects(ctx, "SELECT db, name, "+q.kind+" AS detail FROM mysql."+q.table+" WHERE db NOT IN (SELECT SCHEMA_NAME FROM information_schema.SCHEMATA)", nil,
-			func(obj, kind string) string { return fmt.Sprintf("%s of a schema that does not exist (row of mysql.%s)", strings.ToLower(kind), q.table) })
+			func(obj, kind string) string {
+				return fmt.Sprintf("%s of a schema that does not exist (row of mysql.%s)", strings.ToLower(kind), q.table)
+			})
 		if err != nil {
 			return nil, fmt.Errorf("reading mysql.%s: %w", q.table, err)
 		}
@@ -403,7 +411,9 @@ func checkDollarNames(ctx context.Context, e *liveEnv) ([]Finding, error) {
 func checkFloatAutoInc(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	cond, args := e.in("TABLE_SCHEMA")
 	return e.objects(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE AS detail FROM information_schema.COLUMNS WHERE DATA_TYPE IN ('float', 'double') AND EXTRA LIKE '%auto_increment%' AND "+cond, args,
-		func(obj, typ string) string { return fmt.Sprintf("AUTO_INCREMENT on a %s column", strings.ToUpper(typ)) })
+		func(obj, typ string) string {
+			return fmt.Sprintf("AUTO_INCREMENT on a %s column", strings.ToUpper(typ))
+		})
 }
 
 // Accounts that belong to the server itself, locked and never used to log in.
@@ -767,14 +777,14 @@ type Source struct {
 	Tables  int    `json:"tables"`
 }
 
-// Inspect connects one session to the source, reads its version, variables
-// and schemas in scope.
-func Inspect(ctx context.Context, db *sql.DB, opts LiveOptions) (*Live, error) {
-	conn, err := db.Conn(ctx)
+// Inspect opens one session on the source, reads its version, variables
+// and the schemas in scope.
+func Inspect(ctx context.Context, src *dbconn.Conn, opts LiveOptions) (*Live, error) {
+	conn, err := src.DB.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the source: %w", err)
 	}
-	l := &Live{env: &liveEnv{conn: conn, target: opts.Target, vars: map[string]string{}}}
+	l := &Live{env: &liveEnv{conn: conn, target: opts.Target, vars: map[string]string{}, rds: src.Flavor.RDS}}
 	e := l.env
 	var raw string
 	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&raw); err != nil {
@@ -785,6 +795,7 @@ func Inspect(ctx context.Context, db *sql.DB, opts LiveOptions) (*Live, error) {
 		conn.Close()
 		return nil, err
 	}
+	e.src.MariaDB = src.Flavor.IsMariaDB()
 	err = e.rows(ctx, "SHOW GLOBAL VARIABLES", nil, func(r *sql.Rows) error {
 		var name, val string
 		if err := r.Scan(&name, &val); err != nil {
@@ -797,13 +808,6 @@ func Inspect(ctx context.Context, db *sql.DB, opts LiveOptions) (*Live, error) {
 		conn.Close()
 		return nil, fmt.Errorf("reading global variables: %w", err)
 	}
-	// RDS: its binaries live under /rdsdbbin, and it installs mysql.rds_*.
-	var rdsProcs int
-	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'mysql' AND ROUTINE_NAME LIKE 'rds\\_%'").Scan(&rdsProcs); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("looking for RDS procedures: %w", err)
-	}
-	e.rds = rdsProcs > 0 || strings.HasPrefix(e.vars["basedir"], "/rdsdbbin")
 	sysCond, sysArgs := inList("SCHEMA_NAME", systemSchemas)
 	err = e.rows(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE NOT "+sysCond+" ORDER BY SCHEMA_NAME", sysArgs, func(r *sql.Rows) error {
 		var s string
@@ -867,4 +871,3 @@ func (l *Live) Run(ctx context.Context) []Finding {
 	}
 	return out
 }
-
