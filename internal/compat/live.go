@@ -205,7 +205,13 @@ func checkStoredSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
 			}
 		}
 		if len(bad) > 0 {
-			out = append(out, e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ",")))
+			f := e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ","))
+			if len(bad) == 1 && bad[0] == "NO_AUTO_CREATE_USER" {
+				// The 5.7 default: the upgrade clears it and nothing changes.
+				f.Severity = SevNotice
+				f.Message += " (cleared by the upgrade, harmless)"
+			}
+			out = append(out, f)
 		}
 	}
 	return out, nil
@@ -508,7 +514,7 @@ var removedSysvars = []sysvar{
 	{"innodb_undo_logs", Target80, []string{"128"}, "innodb_rollback_segments"},
 	{"sync_frm", Target80, []string{"ON", "1"}, ""},
 	{"secure_auth", Target80, []string{"ON", "1"}, ""},
-	{"old_passwords", Target80, []string{"0"}, ""},
+	{"old_passwords", Target80, []string{"0", "OFF"}, ""},
 	{"log_warnings", Target80, []string{"2"}, "log_error_verbosity"},
 	{"show_compatibility_56", Target80, []string{"OFF", "0"}, ""},
 	{"ignore_builtin_innodb", Target80, []string{"OFF", "0"}, ""},
