@@ -102,21 +102,3 @@ func daysIn(y, m int) int {
 	}
 	return 31
 }
-
-// hasBadDateLiteral is the cheap pre-filter run on every logged query: does
-// any quoted string in the text look like an invalid date? Only then is the
-// query parsed again to see what the literal is compared with.
-func hasBadDateLiteral(q string) bool {
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		if c != '\'' && c != '"' {
-			continue
-		}
-		j, text := scanString(q, i)
-		if len(text) >= 8 && len(text) <= 32 && badDate(text) != "" {
-			return true
-		}
-		i = j - 1
-	}
-	return false
-}

@@ -46,6 +46,7 @@ type Analyzer struct {
 	// Per fingerprint (and current schema): what the query's shape says,
 	// so each shape is parsed once however often it is logged.
 	shapes map[string]*shape
+	buf    []byte
 	groups map[groupKey]*Finding
 	order  []groupKey
 
@@ -118,17 +119,21 @@ func (a *Analyzer) Add(q Query) {
 		return
 	}
 	a.Queries++
-	fp := parser.Normalize(text, "ON")
-	key := q.DB + "\x00" + fp
-	sh, seen := a.shapes[key]
+	// The shape key is the text with its literals blanked, built in one
+	// pass that also spots date-like literals; parser.Normalize (several
+	// times slower) runs once per new shape to name its fingerprint.
+	var badLiteral bool
+	a.buf, badLiteral = shapeKey(a.buf[:0], q.DB, text)
+	sh, seen := a.shapes[string(a.buf)]
 	var dates []hit
 	if !seen {
-		sh = &shape{fp: fp}
+		sh = &shape{fp: parser.Normalize(text, "ON")}
 		dates = a.analyze(text, q.DB, sh)
-		a.shapes[key] = sh
-	} else if sh.dateSlots && hasBadDateLiteral(text) {
+		a.shapes[string(a.buf)] = sh
+	} else if sh.dateSlots && badLiteral {
 		dates = a.analyze(text, q.DB, &shape{})
 	}
+	fp := sh.fp
 	if sh.unparsable {
 		a.Unparsable++
 	}
@@ -160,6 +165,43 @@ func (a *Analyzer) record(h hit, fp, text string) {
 		a.order = append(a.order, k)
 	}
 	f.Count++
+}
+
+// shapeKey appends to b the schema and the text with every quoted string
+// replaced by 's' and every number by 'n', and reports whether a string
+// literal is an invalid date.
+func shapeKey(b []byte, db, text string) ([]byte, bool) {
+	b = append(b, db...)
+	b = append(b, 0)
+	bad := false
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c == '\'' || c == '"':
+			j, lit := scanString(text, i)
+			if !bad && len(lit) >= 8 && len(lit) <= 32 && badDate(lit) != "" {
+				bad = true
+			}
+			b = append(b, 's')
+			i = j
+		case c >= '0' && c <= '9' && (i == 0 || !isWordByte(text[i-1])):
+			for i < len(text) && (isWordByte(text[i]) || text[i] == '.') {
+				i++
+			}
+			b = append(b, 'n')
+		case c == '`':
+			end := len(text)
+			if j := strings.IndexByte(text[i+1:], '`'); j >= 0 {
+				end = i + j + 2
+			}
+			b = append(b, text[i:end]...)
+			i = end
+		default:
+			b = append(b, c)
+			i++
+		}
+	}
+	return b, bad
 }
 
 // Findings returns the grouped findings: by check in registry order, then

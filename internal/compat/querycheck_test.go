@@ -240,8 +240,10 @@ func TestBadDate(t *testing.T) {
 			t.Errorf("badDate(%q) = %q, want bad=%v", s, badDate(s), bad)
 		}
 	}
-	if !hasBadDateLiteral(`SELECT * FROM t WHERE d = '9999-99-99'`) || hasBadDateLiteral(`SELECT 'it''s', "2020-01-01"`) {
-		t.Error("hasBadDateLiteral")
+	k1, bad1 := shapeKey(nil, "app", "SELECT * FROM t1 WHERE d = '9999-99-99' AND `2x` = 42")
+	k2, bad2 := shapeKey(nil, "app", `SELECT * FROM t1 WHERE d = 'it''s' AND `+"`2x`"+` = 7`)
+	if !bad1 || bad2 || string(k1) != string(k2) || !strings.Contains(string(k1), "t1") || !strings.Contains(string(k1), "`2x`") {
+		t.Errorf("shapeKey: %q %v, %q %v", k1, bad1, k2, bad2)
 	}
 }
 

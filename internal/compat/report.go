@@ -25,7 +25,11 @@ type Report struct {
 
 // Stats of an analyzer run.
 func (a *Analyzer) Stats(files []string) *QueryStats {
-	return &QueryStats{Files: files, Queries: a.Queries, Fingerprints: len(a.shapes), Unparsable: a.Unparsable}
+	fps := map[string]bool{}
+	for _, sh := range a.shapes {
+		fps[sh.fp] = true
+	}
+	return &QueryStats{Files: files, Queries: a.Queries, Fingerprints: len(fps), Unparsable: a.Unparsable}
 }
 
 // Count returns how many findings have the severity.
