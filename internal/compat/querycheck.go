@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -98,18 +99,66 @@ func NewAnalyzer(src Version, target Target, schema *SchemaInfo) *Analyzer {
 	return a
 }
 
-// Run feeds every query of src to the analyzer.
-func (a *Analyzer) Run(src QuerySource) error {
-	for {
-		q, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
+// Run feeds every query of src to the analyzer. Reading (log parsing) and
+// checking run on two goroutines, handing over batches, so the two halves
+// of the work use two cores.
+func (a *Analyzer) Run(parent context.Context, src QuerySource) error {
+	const batch = 512
+	batches := make(chan []Query, 8)
+	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		b := make([]Query, 0, batch)
+		var readErr error
+		for {
+			q, err := src.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				readErr = fmt.Errorf("reading queries: %w", err)
+				break
+			}
+			if b = append(b, q); len(b) == batch {
+				select {
+				case batches <- b:
+				case <-ctx.Done():
+					return
+				}
+				b = make([]Query, 0, batch)
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("reading queries: %w", err)
+		// What was read before an error is still checked.
+		if len(b) > 0 {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return
+			}
 		}
-		a.Add(q)
+		errc <- readErr
+	}()
+	for b := range batches {
+		if ctx.Err() != nil {
+			break
+		}
+		for _, q := range b {
+			a.Add(q)
+		}
 	}
+	cancel()
+	for range batches {
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			return err
+		}
+	default:
+	}
+	return parent.Err()
 }
 
 // Add checks one logged statement.

@@ -1,6 +1,8 @@
 package compat
 
 import (
+	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -219,7 +221,7 @@ func TestAnalyzer_RunReadsSource(t *testing.T) {
 	v, _ := ParseVersion("5.7.44")
 	a := NewAnalyzer(v, Target80, nil)
 	src := &sliceSource{[]Query{{Text: "SELECT ENCRYPT('x')"}, {Text: "  "}, {Text: "SELECT 1"}}}
-	if err := a.Run(src); err != nil {
+	if err := a.Run(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
 	if a.Queries != 2 || !has(a.Findings(), QRemovedFunction) {
@@ -256,5 +258,27 @@ func TestScanSQL_QuotingAndComments(t *testing.T) {
 	want := "SELECT|a`b|,|it's|,|x\"y|window|1.5e3"
 	if strings.Join(got, "|") != want {
 		t.Errorf("tokens %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+type failingSource struct{ n int }
+
+func (s *failingSource) Next() (Query, error) {
+	if s.n == 0 {
+		return Query{}, errors.New("log truncated")
+	}
+	s.n--
+	return Query{Text: "SELECT 1"}, nil
+}
+
+func TestAnalyzer_RunStopsOnReadError(t *testing.T) {
+	v, _ := ParseVersion("5.7.44")
+	a := NewAnalyzer(v, Target80, nil)
+	err := a.Run(context.Background(), &failingSource{n: 1000})
+	if err == nil || !strings.Contains(err.Error(), "log truncated") {
+		t.Fatalf("Run = %v, want the read error", err)
+	}
+	if a.Queries != 1000 {
+		t.Errorf("queries before the error: %d, want 1000", a.Queries)
 	}
 }
