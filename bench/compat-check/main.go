@@ -266,4 +266,3 @@ func benchQuery(r *rand.Rand) string {
 		return fmt.Sprintf("SELECT id,\n       name\n  FROM %s\n WHERE customer_id IN (%d, %d, %d)\n   AND note LIKE '%%%x%%'", t, r.Intn(1e5), r.Intn(1e5), r.Intn(1e5), r.Int31())
 	}
 }
-
