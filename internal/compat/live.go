@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -225,8 +226,8 @@ func checkFKNameLength(ctx context.Context, e *liveEnv) ([]Finding, error) {
 		if err := r.Scan(&id, &forName); err != nil {
 			return err
 		}
-		schema, table, _ := strings.Cut(forName, "/")
-		_, name, _ := strings.Cut(id, "/")
+		schema, table, _ := strings.Cut(decodeFilename(forName), "/")
+		_, name, _ := strings.Cut(decodeFilename(id), "/")
 		if len([]rune(name)) > 64 && isOneOf(schema, e.schemas) {
 			out = append(out, e.f(schema+"."+table+"."+name, 1, "foreign key name is longer than 64 characters"))
 		}
@@ -665,13 +666,7 @@ func checkFKReferences(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	}
 	var fks []*fk
 	byName := map[string]*fk{}
-	cond, args := e.in("TABLE_SCHEMA")
-	err := e.rows(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_NAME IS NOT NULL AND "+cond+
-		" ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, POSITION_IN_UNIQUE_CONSTRAINT", args, func(r *sql.Rows) error {
-		var schema, table, name, ps, pt, pc string
-		if err := r.Scan(&schema, &table, &name, &ps, &pt, &pc); err != nil {
-			return err
-		}
+	add := func(schema, table, name, ps, pt, pc string) {
 		obj := schema + "." + table + "." + name
 		f, ok := byName[obj]
 		if !ok {
@@ -680,8 +675,36 @@ func checkFKReferences(ctx context.Context, e *liveEnv) ([]Finding, error) {
 			fks = append(fks, f)
 		}
 		f.cols = append(f.cols, strings.ToLower(pc))
-		return nil
-	})
+	}
+	// The InnoDB dictionary (5.7, MariaDB) answers without opening every
+	// table; KEY_COLUMN_USAGE is the portable fallback.
+	err := e.rows(ctx, "SELECT f.ID, f.FOR_NAME, f.REF_NAME, c.REF_COL_NAME FROM information_schema.INNODB_SYS_FOREIGN f JOIN information_schema.INNODB_SYS_FOREIGN_COLS c ON c.ID = f.ID ORDER BY f.ID, c.POS", nil,
+		func(r *sql.Rows) error {
+			var id, forName, refName, pc string
+			if err := r.Scan(&id, &forName, &refName, &pc); err != nil {
+				return err
+			}
+			schema, table, _ := strings.Cut(decodeFilename(forName), "/")
+			_, name, _ := strings.Cut(decodeFilename(id), "/")
+			ps, pt, _ := strings.Cut(decodeFilename(refName), "/")
+			if isOneOf(schema, e.schemas) {
+				add(schema, table, name, ps, pt, pc)
+			}
+			return nil
+		})
+	if err != nil {
+		fks, byName = nil, map[string]*fk{}
+		cond, args := e.in("TABLE_SCHEMA")
+		err = e.rows(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_NAME IS NOT NULL AND "+cond+
+			" ORDER BY TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, POSITION_IN_UNIQUE_CONSTRAINT", args, func(r *sql.Rows) error {
+			var schema, table, name, ps, pt, pc string
+			if err := r.Scan(&schema, &table, &name, &ps, &pt, &pc); err != nil {
+				return err
+			}
+			add(schema, table, name, ps, pt, pc)
+			return nil
+		})
+	}
 	if err != nil || len(fks) == 0 {
 		return nil, err
 	}
@@ -731,6 +754,26 @@ func checkFKReferences(ctx context.Context, e *liveEnv) ([]Finding, error) {
 		}
 	}
 	return out, nil
+}
+
+// decodeFilename undoes the server's file-name encoding of identifiers in
+// InnoDB dictionary names ("@0024money" is "$money").
+func decodeFilename(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '@' && i+5 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+5], 16, 32); err == nil {
+				b.WriteRune(rune(n))
+				i += 4
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 const targetCollation = "utf8mb4_0900_ai_ci"

@@ -29,7 +29,7 @@ func problemSchema() []string {
 		"CREATE TABLE bad.mparts (id INT NOT NULL) ENGINE=MyISAM CHARACTER SET utf8mb4 PARTITION BY HASH(id) PARTITIONS 2",
 		"CREATE TABLE bad.parent (id INT PRIMARY KEY, k INT, KEY (k)) CHARACTER SET utf8mb4",
 		"CREATE TABLE bad.child (id INT PRIMARY KEY, k INT, CONSTRAINT fk_nonunique FOREIGN KEY (k) REFERENCES bad.parent (k)) CHARACTER SET utf8mb4",
-		"CREATE TABLE bad.`$money` (id INT PRIMARY KEY, `$amount` INT) CHARACTER SET utf8mb4",
+		"CREATE TABLE bad.`$money` (id INT PRIMARY KEY, `$amount` INT, CONSTRAINT fk_dollar FOREIGN KEY (`$amount`) REFERENCES bad.parent (k)) CHARACTER SET utf8mb4",
 		"CREATE TABLE bad.fai (id DOUBLE AUTO_INCREMENT PRIMARY KEY) CHARACTER SET utf8mb4",
 		"CREATE VIEW bad.v_pw AS SELECT PASSWORD('x') AS p",
 		"CREATE PROCEDURE bad.p_enc() SELECT ENCRYPT('x', 'ab')",
@@ -199,8 +199,10 @@ func TestLive_MariaDBSource(t *testing.T) {
 		if native == nil || native.Severity != SevError {
 			t.Errorf("native password account on 8.4: %+v, want an error", native)
 		}
-		if !hasObject(fs, "foreign-key-non-unique-reference", "bad.child.fk_nonunique") {
-			t.Error("FK to a non-unique key not found")
+		for _, obj := range []string{"bad.child.fk_nonunique", "bad.$money.fk_dollar"} {
+			if !hasObject(fs, "foreign-key-non-unique-reference", obj) {
+				t.Errorf("FK to a non-unique key not found: %s", obj)
+			}
 		}
 		if hasObject(fs, "foreign-key-non-unique-reference", "clean.items.items_user") {
 			t.Error("FK to a primary key reported")
