@@ -24,14 +24,15 @@ import (
 type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
-	Preflight    PreflightCmd    `cmd:"" help:"Check a source (and target) before any migration work."`
-	Position     PositionCmd     `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
-	Replicate    ReplicateCmd    `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
-	Cutover      CutoverCmd      `cmd:"" help:"Zero-loss cutover: fence, drain, catch up exactly, promote, switch, fence old, reverse."`
-	Rollback     RollbackCmd     `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
-	Sandbox      SandboxCmd      `cmd:"" help:"Local sandbox of real mariadbd instances."`
+	Preflight PreflightCmd `cmd:"" help:"Check a source (and target) before any migration work."`
+	Position  PositionCmd  `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
+	Replicate ReplicateCmd `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
+	Cutover   CutoverCmd   `cmd:"" help:"Zero-loss cutover: fence, drain, catch up exactly, promote, switch, fence old, reverse."`
+	Rollback  RollbackCmd  `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
+	Sandbox   SandboxCmd   `cmd:"" help:"Local sandbox of real mariadbd instances."`
+	Version   VersionCmd   `cmd:"" help:"Print the version."`
+
 	CheckUpgrade CheckUpgradeCmd `cmd:"" name:"check-upgrade" help:"Check a source for what breaks on MySQL 8.0/8.4: schema, accounts, variables and logged queries."`
-	Version      VersionCmd      `cmd:"" help:"Print the version."`
 }
 
 // App is what every command's Run receives: the context (cancelled on
