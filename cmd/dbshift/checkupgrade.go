@@ -4,20 +4,18 @@ import (
 	"fmt"
 
 	"github.com/dbshift/dbshift/internal/compat"
-	"github.com/dbshift/dbshift/internal/dbconn"
 )
 
 // CheckUpgradeCmd is `dbshift check-upgrade`: what breaks when the source is
 // upgraded to MySQL 8.0 or 8.4, in its schema, accounts, variables and logged
 // queries.
 type CheckUpgradeCmd struct {
-	Source             string   `name:"source" help:"Source DSN (user@tcp(host:port)/ or mysql://user@host:port/); password from DBSHIFT_SOURCE_PASSWORD or --source-password-file."`
-	SourcePasswordFile string   `name:"source-password-file" type:"existingfile" help:"File holding the source password."`
-	TargetVersion      string   `name:"target-version" enum:"8.0,8.4," default:"" help:"MySQL series to upgrade to (8.0 or 8.4)."`
-	QueryLog           []string `name:"query-log" type:"existingfile" help:"General or slow query log to check (repeatable)."`
-	Schemas            []string `name:"schemas" sep:"," help:"Only these schemas (comma-separated); default all but the system schemas."`
-	Format             string   `name:"format" enum:"text,json" default:"text" help:"Output format (${enum})."`
-	List               bool     `name:"list" help:"Print the documentation of every check and exit."`
+	OptionalSourceFlags
+	TargetVersion string   `name:"target-version" placeholder:"8.0|8.4" help:"MySQL series to upgrade to (8.0 or 8.4)."`
+	QueryLog      []string `name:"query-log" type:"existingfile" placeholder:"FILE" help:"General or slow query log to check (repeatable)."`
+	Schemas       []string `name:"schemas" sep:"," placeholder:"LIST" help:"Only these schemas (comma-separated); default all but the system schemas."`
+	FormatFlag
+	List bool `name:"list" help:"Print the documentation of every check and exit."`
 }
 
 func (c *CheckUpgradeCmd) Run(app *App) error {
@@ -31,9 +29,9 @@ func (c *CheckUpgradeCmd) Run(app *App) error {
 	if err != nil {
 		return usage("check-upgrade: %v", err)
 	}
-	conn, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "source", DSN: c.Source, PasswordFile: c.SourcePasswordFile}, app.Log)
+	conn, err := app.open(c.spec())
 	if err != nil {
-		return usage("check-upgrade: %v", err)
+		return err
 	}
 	defer conn.Close()
 	live, err := compat.Inspect(app.Ctx, conn, compat.LiveOptions{Target: target, Schemas: c.Schemas})
@@ -43,6 +41,9 @@ func (c *CheckUpgradeCmd) Run(app *App) error {
 	defer live.Close()
 	rep := &compat.Report{Source: live.Source, TargetVersion: target}
 	rep.Findings = live.Run(app.Ctx)
+	for _, t := range live.Timings {
+		app.Log.Debug("live check", "check", t.Check, "took", t.Took)
+	}
 	if len(c.QueryLog) > 0 {
 		schema, err := compat.LoadSchemaInfo(app.Ctx, conn.DB, live.Schemas())
 		if err != nil {
