@@ -21,10 +21,10 @@ import (
 
 // Query is one logged statement.
 type Query struct {
-	Text    string
-	DB      string // current schema when it ran, "" if unknown
-	ConnID  uint64
-	Session string
+	Text   string
+	DB     string // current schema when it ran, "" if unknown
+	ConnID uint64
+	User   string // user@host when the log says
 }
 
 // QuerySource yields logged queries; Next returns io.EOF at the end.
@@ -659,6 +659,12 @@ func (v *visitor) fullGroupBy(s *ast.SelectStmt) string {
 			}
 		}
 	}
+	selectAlias := map[string]bool{}
+	for _, f := range s.Fields.Fields {
+		if f.AsName.L != "" {
+			selectAlias[f.AsName.L] = true
+		}
+	}
 	for i, f := range s.Fields.Fields {
 		switch {
 		case groupedField[i]:
@@ -669,6 +675,24 @@ func (v *visitor) fullGroupBy(s *ast.SelectStmt) string {
 		default:
 			if col := ungroupedColumn(f.Expr, g); col != "" {
 				return col
+			}
+		}
+	}
+	// ORDER BY of a grouped query: plain columns must be grouped too,
+	// unless they name a select-list alias.
+	if s.OrderBy != nil && s.GroupBy != nil {
+		for _, it := range s.OrderBy.Items {
+			if c, ok := it.Expr.(*ast.ColumnNameExpr); ok && c.Name.Table.L == "" && selectAlias[c.Name.Name.L] {
+				continue
+			}
+			if groupedText[restore(it.Expr)] {
+				continue
+			}
+			if _, ok := it.Expr.(*ast.PositionExpr); ok {
+				continue
+			}
+			if col := ungroupedColumn(it.Expr, g); col != "" {
+				return col + " (in ORDER BY)"
 			}
 		}
 	}

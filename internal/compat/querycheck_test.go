@@ -118,6 +118,9 @@ func TestAnalyzer_QueryChecks(t *testing.T) {
 		{"grouped expression", "SELECT YEAR(created), COUNT(*) FROM orders GROUP BY YEAR(created)", QOnlyFullGroupBy, false},
 		{"qualified vs bare", "SELECT o.status, COUNT(*) FROM orders o GROUP BY status", QOnlyFullGroupBy, false},
 		{"no aggregate", "SELECT status, name FROM orders", QOnlyFullGroupBy, false},
+		{"order by ungrouped", "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY created", QOnlyFullGroupBy, true},
+		{"order by aggregate alias", "SELECT status, COUNT(*) AS n FROM orders GROUP BY status ORDER BY n DESC, status", QOnlyFullGroupBy, false},
+		{"order by aggregate", "SELECT status FROM orders GROUP BY status ORDER BY MAX(created)", QOnlyFullGroupBy, false},
 
 		// Sessions setting sql_mode.
 		{"set sql_mode", "SET sql_mode = 'NO_AUTO_CREATE_USER'", QSessionSQLMode, true},
