@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -227,9 +228,13 @@ func shapeKey(b []byte, db, text string) ([]byte, bool) {
 		c := text[i]
 		switch {
 		case c == '\'' || c == '"':
-			j, lit := scanString(text, i)
-			if !bad && len(lit) >= 8 && len(lit) <= 32 && badDate(lit) != "" {
-				bad = true
+			j, plain := skipString(text, i)
+			if !bad && j-i >= 10 && j-i <= 34 {
+				lit := text[i+1 : j-1]
+				if !plain {
+					_, lit = scanString(text, i)
+				}
+				bad = badDate(lit) != ""
 			}
 			b = append(b, 's')
 			i = j
@@ -250,7 +255,67 @@ func shapeKey(b []byte, db, text string) ([]byte, bool) {
 			i++
 		}
 	}
-	return b, bad
+	return collapseValues(b), bad
+}
+
+// skipString returns the index after the quoted string at text[i] and
+// whether it holds no escapes (so its content is text[i+1:end-1]).
+func skipString(text string, i int) (int, bool) {
+	q := text[i]
+	plain := true
+	for j := i + 1; j < len(text); j++ {
+		switch text[j] {
+		case '\\':
+			plain = false
+			j++
+		case q:
+			if j+1 < len(text) && text[j+1] == q {
+				plain = false
+				j++
+				continue
+			}
+			return j + 1, plain
+		}
+	}
+	return len(text), false
+}
+
+// collapseValues cuts a blanked multi-row VALUES list to its first row, so
+// bulk INSERTs of every row count share one shape instead of each being
+// parsed. Only a tail of nothing but tuples of literals is cut.
+func collapseValues(key []byte) []byte {
+	const minTail = 256
+	if len(key) < minTail {
+		return key
+	}
+	// Only INSERT and REPLACE have such lists (the key starts "db\x00").
+	stmt := bytes.TrimLeft(key[bytes.IndexByte(key, 0)+1:], " \t\r\n(")
+	if len(stmt) < 7 || !(bytes.EqualFold(stmt[:6], []byte("insert")) || bytes.EqualFold(stmt[:7], []byte("replace"))) {
+		return key
+	}
+	i := len(key) - len("values")
+	for i >= 0 && !bytes.EqualFold(key[i:i+len("values")], []byte("values")) {
+		i--
+	}
+	if i < 0 {
+		return key
+	}
+	tail := key[i+len("values"):]
+	if len(tail) < minTail {
+		return key
+	}
+	for _, c := range tail {
+		switch c {
+		case '(', ')', ',', 'n', 's', ' ', '\t', '\r', '\n', 'N', 'U', 'L', 'u', 'l':
+		default:
+			return key
+		}
+	}
+	end := bytes.IndexByte(tail, ')')
+	if end < 0 {
+		return key
+	}
+	return append(key[:i+len("values")+end+1], "..."...)
 }
 
 // Findings returns the grouped findings: by check in registry order, then

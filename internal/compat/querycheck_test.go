@@ -3,6 +3,7 @@ package compat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -283,5 +284,33 @@ func TestAnalyzer_RunStopsOnReadError(t *testing.T) {
 	}
 	if a.Queries != 1000 {
 		t.Errorf("queries before the error: %d, want 1000", a.Queries)
+	}
+}
+
+func TestShapeKey_BulkInsertsShareAShape(t *testing.T) {
+	rows := func(n int) string {
+		var b strings.Builder
+		b.WriteString("INSERT INTO orders (id, name, created) VALUES ")
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(%d, 'name %d', NULL)", i, i)
+		}
+		return b.String()
+	}
+	k1, _ := shapeKey(nil, "app", rows(100))
+	k2, _ := shapeKey(nil, "app", rows(250))
+	if string(k1) != string(k2) || len(k1) > 200 {
+		t.Errorf("bulk inserts: keys %q and %q", k1, k2)
+	}
+	// A function call in the list keeps the whole key: it may be a finding.
+	k3, _ := shapeKey(nil, "app", rows(100)+", (1, PASSWORD('x'), NULL)")
+	if !strings.Contains(string(k3), "PASSWORD") {
+		t.Errorf("key lost the function call: %q", k3[len(k3)-60:])
+	}
+	a := analyze(t, "5.7.44", Target80, rows(100), rows(300), rows(50)+", (1, PASSWORD('x'), NULL)")
+	if a.Parsed != 2 || !has(a.Findings(), QRemovedFunction) {
+		t.Errorf("parsed %d statements (want 2), findings %v", a.Parsed, a.Findings())
 	}
 }
