@@ -242,3 +242,34 @@ func hasObject(fs []Finding, check, object string) bool {
 	}
 	return false
 }
+
+func TestLive_RDSSourceWithoutSuper(t *testing.T) {
+	s := sandboxtest.New(t, sandbox.Options{Instances: 1, RDS: true})
+	inst := s.Instances[0]
+	ctx := context.Background()
+	c, err := dbconn.Open(ctx, dbconn.Spec{Role: "source", DSN: inst.DSN(), Password: inst.Password, TLS: "off"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.DB.ExecContext(ctx, "CREATE DATABASE app"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DB.ExecContext(ctx, "CREATE TABLE app.`groups` (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	l, fs := runLive(t, c, Target84)
+	if !l.Source.RDS {
+		t.Fatal("RDS source not recognised")
+	}
+	for _, f := range fs {
+		if strings.HasPrefix(f.Message, "not checked") {
+			t.Errorf("with the RDS master account's privileges: %+v", f)
+		}
+	}
+	for _, want := range [][2]string{{"rds-notes", "collation_server"}, {"rds-notes", "mysql_native_password"}, {"reserved-keywords", "app.groups"}} {
+		if !hasObject(fs, want[0], want[1]) {
+			t.Errorf("%s %s not found", want[0], want[1])
+		}
+	}
+}
