@@ -224,6 +224,28 @@ func shapeKey(b []byte, db, text string) ([]byte, bool) {
 	b = append(b, db...)
 	b = append(b, 0)
 	bad := false
+	// Inside IN (...) a list of literals becomes one placeholder, so lists
+	// of every length share a shape.
+	inList := false
+	placeholder := func(p byte) {
+		if inList {
+			k := len(b)
+			for k > 0 && isSpace(b[k-1]) {
+				k--
+			}
+			if k > 0 && b[k-1] == ',' {
+				k--
+				for k > 0 && isSpace(b[k-1]) {
+					k--
+				}
+				if k > 0 && (b[k-1] == 'n' || b[k-1] == 's') && (k < 2 || !isWordByte(b[k-2])) {
+					b = b[:k]
+					return
+				}
+			}
+		}
+		b = append(b, p)
+	}
 	for i := 0; i < len(text); {
 		c := text[i]
 		switch {
@@ -236,14 +258,15 @@ func shapeKey(b []byte, db, text string) ([]byte, bool) {
 				}
 				bad = badDate(lit) != ""
 			}
-			b = append(b, 's')
+			placeholder('s')
 			i = j
 		case c >= '0' && c <= '9' && (i == 0 || !isWordByte(text[i-1])):
 			for i < len(text) && (isWordByte(text[i]) || text[i] == '.') {
 				i++
 			}
-			b = append(b, 'n')
+			placeholder('n')
 		case c == '`':
+			inList = false
 			end := len(text)
 			if j := strings.IndexByte(text[i+1:], '`'); j >= 0 {
 				end = i + j + 2
@@ -251,11 +274,27 @@ func shapeKey(b []byte, db, text string) ([]byte, bool) {
 			b = append(b, text[i:end]...)
 			i = end
 		default:
+			if c == '(' {
+				inList = endsWithIn(b)
+			} else if !isSpace(c) && c != ',' {
+				inList = false
+			}
 			b = append(b, c)
 			i++
 		}
 	}
 	return collapseValues(b), bad
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// endsWithIn: the key ends with the word IN (and spaces).
+func endsWithIn(b []byte) bool {
+	k := len(b)
+	for k > 0 && isSpace(b[k-1]) {
+		k--
+	}
+	return k >= 2 && (b[k-2]|0x20) == 'i' && (b[k-1]|0x20) == 'n' && (k == 2 || !isWordByte(b[k-3]))
 }
 
 // skipString returns the index after the quoted string at text[i] and

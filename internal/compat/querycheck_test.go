@@ -314,3 +314,28 @@ func TestShapeKey_BulkInsertsShareAShape(t *testing.T) {
 		t.Errorf("parsed %d statements (want 2), findings %v", a.Parsed, a.Findings())
 	}
 }
+
+func TestShapeKey_InListsShareAShape(t *testing.T) {
+	k1, _ := shapeKey(nil, "app", "SELECT * FROM t WHERE id IN (1, 2, 3) AND s IN ('a')")
+	k2, _ := shapeKey(nil, "app", "SELECT * FROM t WHERE id IN (7) AND s IN ('a','b','c','d')")
+	if string(k1) != string(k2) {
+		t.Errorf("IN lists: %q vs %q", k1, k2)
+	}
+	// Group-by positions are not a list: GROUP BY 1 and GROUP BY 1, 2 differ.
+	k3, _ := shapeKey(nil, "app", "SELECT a, b, COUNT(*) FROM t GROUP BY 1")
+	k4, _ := shapeKey(nil, "app", "SELECT a, b, COUNT(*) FROM t GROUP BY 1, 2")
+	k5, _ := shapeKey(nil, "app", "SELECT * FROM t WHERE (a, b) IN ((1, 2), (3, 4)) OR x IN (a, 5)")
+	if string(k3) == string(k4) || !strings.Contains(string(k5), "x IN (a, n)") {
+		t.Errorf("keys %q %q %q", k3, k4, k5)
+	}
+	a := analyze(t, "5.7.44", Target80, "SELECT a, b, COUNT(*) FROM orders GROUP BY 1", "SELECT a, b, COUNT(*) FROM orders GROUP BY 1, 2")
+	var n int
+	for _, f := range a.Findings() {
+		if f.Check == QOnlyFullGroupBy {
+			n += f.Count
+		}
+	}
+	if n != 1 {
+		t.Errorf("ONLY_FULL_GROUP_BY findings %d, want 1 (GROUP BY 1 only)", n)
+	}
+}
