@@ -7,4 +7,7 @@ require (
 	github.com/go-sql-driver/mysql v1.9.3
 )
 
-require filippo.io/edwards25519 v1.1.0 // indirect
+require (
+	filippo.io/edwards25519 v1.1.0 // indirect
+	github.com/HdrHistogram/hdrhistogram-go v1.1.2 // indirect
+)

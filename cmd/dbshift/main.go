@@ -24,6 +24,8 @@ type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
 	Version VersionCmd `cmd:"" help:"Print the version."`
+
+	Bufferpool BufferpoolCmd `cmd:"" help:"Resize the InnoDB buffer pool gently."`
 }
 
 // App is what every command's Run receives: the context (cancelled on
