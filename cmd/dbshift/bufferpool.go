@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/dbshift/dbshift/internal/bufferpool"
 	"github.com/dbshift/dbshift/internal/dbconn"
 )
@@ -107,12 +109,10 @@ func planString(from uint64, plan []uint64) string {
 	return strings.Join(parts, " -> ")
 }
 
+// isTerminal asks the kernel (a character device such as /dev/null is not
+// a terminal).
 func isTerminal(f *os.File) bool {
-	if f == nil {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return f != nil && term.IsTerminal(int(f.Fd()))
 }
 
 func confirm(app *App, question string) (bool, error) {
