@@ -26,6 +26,8 @@ type CLI struct {
 	Version VersionCmd `cmd:"" help:"Print the version."`
 
 	Bufferpool BufferpoolCmd `cmd:"" help:"Resize the InnoDB buffer pool gently."`
+
+	Maintenance MaintenanceCmd `cmd:"" help:"Helpers for the read-only maintenance window."`
 }
 
 // App is what every command's Run receives: the context (cancelled on
