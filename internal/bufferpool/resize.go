@@ -192,6 +192,14 @@ func (r *Resizer) Run(ctx context.Context, o Options) (*Result, error) {
 		return res, nil
 	}
 
+	// A background resize someone else started would make this run's
+	// waits and health figures meaningless.
+	if cur, err := read(ctx, r.DB); err != nil {
+		return res, err
+	} else if !cur.status.Phase.Terminal() {
+		return res, fmt.Errorf("a resize is already running on the server (%q); wait for it to finish", cur.status.Raw)
+	}
+
 	p := newProber(o.ProbeQuery, o.ProbeEvery)
 	if err := p.check(ctx, r.DB); err != nil {
 		if o.ProbeQuery != DefaultProbe {
