@@ -207,9 +207,18 @@ func (b *Breach) String() string {
 }
 
 // check returns the first bound w crosses, or nil. requests is the number of
-// buffer pool read requests in the window.
-func (b Bounds) check(w Window, requests uint64) *Breach {
-	if b.MaxP99 > 0 && w.Probe.Count >= b.MinProbes && w.Probe.P99 > b.MaxP99 {
+// buffer pool read requests in the window. final marks the whole window:
+// then any number of probes is judged, and none at all is a breach (the
+// server did not answer one probe for the whole pause).
+func (b Bounds) check(w Window, requests uint64, final bool) *Breach {
+	minProbes := b.MinProbes
+	if final {
+		minProbes = 1
+		if b.MaxP99 > 0 && w.Probe.Count == 0 {
+			return &Breach{Bound: "probe p99", Limit: fmtDur(b.MaxP99), Observed: fmt.Sprintf("no probe answered in %.1fs", w.Seconds)}
+		}
+	}
+	if b.MaxP99 > 0 && w.Probe.Count >= minProbes && w.Probe.P99 > b.MaxP99 {
 		return &Breach{Bound: "probe p99", Limit: fmtDur(b.MaxP99), Observed: fmtDur(w.Probe.P99)}
 	}
 	if b.MaxThreadsRunning > 0 && w.ThreadsRunning > b.MaxThreadsRunning {

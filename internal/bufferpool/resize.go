@@ -337,7 +337,7 @@ func (r *Resizer) watch(ctx context.Context, p *prober, o Options, b *Bounds) (W
 			if last.readRequests > first.readRequests {
 				requests = last.readRequests - first.readRequests
 			}
-			if br := b.check(w, requests); br != nil {
+			if br := b.check(w, requests, final); br != nil {
 				if !final {
 					w.Probe = p.cut()
 				}
