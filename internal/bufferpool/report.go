@@ -48,10 +48,16 @@ func WriteText(w io.Writer, r *Result) error {
 			if s.Revert {
 				n += " revert"
 			}
-			fmt.Fprintf(tw, "%s\t%s -> %s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%d\t\n",
+			hit, reads, threads := "-", "-", "-"
+			if s.After.Seconds > 0 { // no window after a failed step
+				hit = fmtPct(s.After.HitRatio)
+				reads = strconv.FormatFloat(s.After.ReadsPerSec, 'f', 1, 64)
+				threads = strconv.FormatUint(s.After.ThreadsRunning, 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s -> %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 				n, FormatSize(s.From), FormatSize(s.To), fmtDur(s.Resize),
 				fmtP99(s.Before.Probe), fmtP99(s.During), fmtP99(s.After.Probe),
-				fmtPct(s.After.HitRatio), s.After.ReadsPerSec, s.After.ThreadsRunning)
+				hit, reads, threads)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -98,12 +104,12 @@ func toJSONWindow(w Window) jsonWindow {
 
 type jsonStep struct {
 	Step
-	ResizeMs     float64    `json:"resize_ms"`
-	DuringP99ms  float64    `json:"during_p99_ms"`
-	DuringMaxMs  float64    `json:"during_max_ms"`
-	DuringProbes int64      `json:"during_probes"`
-	Before       jsonWindow `json:"before"`
-	After        jsonWindow `json:"after"`
+	ResizeMs     float64     `json:"resize_ms"`
+	DuringP99ms  float64     `json:"during_p99_ms"`
+	DuringMaxMs  float64     `json:"during_max_ms"`
+	DuringProbes int64       `json:"during_probes"`
+	Before       jsonWindow  `json:"before"`
+	After        *jsonWindow `json:"after"` // null after a failed step
 }
 
 // WriteJSON prints the result as one JSON document.
@@ -114,9 +120,14 @@ func WriteJSON(w io.Writer, r *Result) error {
 		Steps    []jsonStep `json:"steps"`
 	}{Result: r, Baseline: toJSONWindow(r.Baseline), Steps: []jsonStep{}}
 	for _, s := range r.Steps {
-		out.Steps = append(out.Steps, jsonStep{Step: s, ResizeMs: ms(s.Resize),
+		js := jsonStep{Step: s, ResizeMs: ms(s.Resize),
 			DuringP99ms: ms(s.During.P99), DuringMaxMs: ms(s.During.Max), DuringProbes: s.During.Count,
-			Before: toJSONWindow(s.Before), After: toJSONWindow(s.After)})
+			Before: toJSONWindow(s.Before)}
+		if s.After.Seconds > 0 {
+			a := toJSONWindow(s.After)
+			js.After = &a
+		}
+		out.Steps = append(out.Steps, js)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
