@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/dbshift/dbshift/internal/bufferpool"
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -20,7 +16,7 @@ type BufferpoolCmd struct {
 
 type BufferpoolResizeCmd struct {
 	DSN          string        `name:"dsn" required:"" help:"Server DSN (user@tcp(host:port)/ or mysql://user@host:port/); password from DBSHIFT_SERVER_PASSWORD or --password-file."`
-	PasswordFile string        `name:"password-file" help:"File holding the password."`
+	PasswordFile string        `name:"password-file" type:"path" placeholder:"FILE" help:"File holding the password."`
 	To           string        `name:"to" required:"" help:"Target size: 256M, 4G, 1073741824."`
 	Step         string        `name:"step" default:"4G" help:"Largest change per step (rounded up to chunk size x instances)."`
 	MaxP99       time.Duration `name:"max-p99" help:"Stop when the probe query's p99 after a step exceeds this (0: not checked)."`
@@ -51,12 +47,12 @@ func (c *BufferpoolResizeCmd) Run(app *App) error {
 		return usage("--pause must be positive")
 	}
 	// Refuse before connecting: without a terminal nobody can answer.
-	if !c.Yes && !isTerminal(app.Stdin) {
-		return usage("refusing to change innodb_buffer_pool_size without confirmation: stdin is not a terminal; pass --yes")
+	if !c.Yes && !app.isTerminal() {
+		return usage("refusing to change innodb_buffer_pool_size without confirmation: no terminal to ask on; re-run with --yes")
 	}
-	conn, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "server", DSN: c.DSN, PasswordFile: c.PasswordFile}, app.Log)
+	conn, err := app.open(dbconn.Spec{Role: "server", DSN: c.DSN, PasswordFile: c.PasswordFile})
 	if err != nil {
-		return usage("%v", err)
+		return err
 	}
 	defer conn.Close()
 	rz, err := bufferpool.New(app.Ctx, conn.DB, conn.Flavor, conn.String())
@@ -71,14 +67,10 @@ func (c *BufferpoolResizeCmd) Run(app *App) error {
 	if err != nil {
 		return usage("%v", err)
 	}
-	if len(plan) > 0 && !c.Yes {
-		ok, err := confirm(app, fmt.Sprintf("Change innodb_buffer_pool_size on %s from %s to %s in %d step(s): %s?",
-			conn, bufferpool.FormatSize(s.Size), bufferpool.FormatSize(s.RoundUp(to)), len(plan), planString(s.Size, plan)))
-		if err != nil {
-			return usage("%v", err)
-		}
-		if !ok {
-			return failed("not confirmed; nothing changed")
+	if len(plan) > 0 {
+		if err := app.confirm(c.Yes, []string{fmt.Sprintf("change innodb_buffer_pool_size on %s from %s to %s in %d step(s): %s",
+			conn, bufferpool.FormatSize(s.Size), bufferpool.FormatSize(s.RoundUp(to)), len(plan), planString(s.Size, plan))}); err != nil {
+			return err
 		}
 	}
 	res, runErr := rz.Run(app.Ctx, bufferpool.Options{
@@ -107,20 +99,4 @@ func planString(from uint64, plan []uint64) string {
 		parts = append(parts, bufferpool.FormatSize(p))
 	}
 	return strings.Join(parts, " -> ")
-}
-
-// isTerminal asks the kernel (a character device such as /dev/null is not
-// a terminal).
-func isTerminal(f *os.File) bool {
-	return f != nil && term.IsTerminal(int(f.Fd()))
-}
-
-func confirm(app *App, question string) (bool, error) {
-	fmt.Fprintf(app.Stderr, "%s [y/N] ", question)
-	line, err := bufio.NewReader(app.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return false, fmt.Errorf("reading the answer: %w", err)
-	}
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes", nil
 }

@@ -1,25 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"os"
 	"strings"
 	"testing"
 )
-
-// runCLI runs dbshift with stdin from an ordinary file (not a terminal).
-func runCLI(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	stdin, err := os.Open(os.DevNull)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), args, stdin, &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 func TestBufferpoolResize_BadInputOneLineReason(t *testing.T) {
 	cases := []struct {
@@ -29,7 +13,7 @@ func TestBufferpoolResize_BadInputOneLineReason(t *testing.T) {
 	}{
 		{"bad size", []string{"--to", "12Q", "--yes"}, "--to: size \"12Q\" is not a byte count"},
 		{"bad step", []string{"--to", "256M", "--step", "lots", "--yes"}, "--step: size \"lots\""},
-		{"no terminal, no --yes", []string{"--to", "256M"}, "stdin is not a terminal; pass --yes"},
+		{"no terminal, no --yes", []string{"--to", "256M"}, "no terminal to ask on; re-run with --yes"},
 		{"bad DSN", []string{"--to", "256M", "--yes", "--dsn", "tcp(127.0.0.1:3306"}, "server (dsn): parsing DSN"},
 		{"unreachable server", []string{"--to", "256M", "--yes", "--dsn", "u@tcp(127.0.0.1:1)/"}, "cannot reach the server"},
 	}
@@ -39,7 +23,7 @@ func TestBufferpoolResize_BadInputOneLineReason(t *testing.T) {
 			if !strings.Contains(strings.Join(c.args, " "), "--dsn") {
 				args = append(args, "--dsn", "u@tcp(127.0.0.1:1)/")
 			}
-			code, stdout, stderr := runCLI(t, args...)
+			code, stdout, stderr := runCLI(t, nil, args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
 			}

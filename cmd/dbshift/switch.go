@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/dbshift/dbshift/internal/cutover"
+)
+
+// SwitchFlags choose how traffic moves at cutover.
+type SwitchFlags struct {
+	Switch string `name:"switch" enum:"none,haproxy,exec" default:"none" help:"How traffic moves to the new primary (${enum})."`
+}
+
+func (s SwitchFlags) switcher() (cutover.Switcher, error) {
+	switch s.Switch {
+	case "none":
+		return nil, nil
+	}
+	return nil, usage("--switch %s is not available in this build", s.Switch)
+}
