@@ -6,6 +6,7 @@
 //
 //	go run ./bench/bufferpool                # ~600 MB of rows, 4 readers, 5s pause
 //	go run ./bench/bufferpool -rows 200000 -pause 2s
+//	go run ./bench/bufferpool -min-hit-ratio 0.97 -revert-on-breach
 package main
 
 import (
@@ -36,16 +37,21 @@ func main() {
 	step := flag.String("step", "128M", "step")
 	dir := flag.String("dir", "", "sandbox directory (default: a temporary one, removed at the end)")
 	format := flag.String("format", "text", "text or json")
+	var b bufferpool.Bounds
+	flag.DurationVar(&b.MaxP99, "max-p99", 0, "stop when the probe p99 after a step exceeds this")
+	flag.Float64Var(&b.MinHitRatio, "min-hit-ratio", 0, "stop when the hit ratio after a step falls below this")
+	flag.Float64Var(&b.MaxReadsPerSec, "max-reads-per-sec", 0, "stop when disk reads/s after a step exceed this")
+	revert := flag.Bool("revert-on-breach", false, "step back when a bound is crossed")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *rows, *readers, *pause, *from, *to, *step, *dir, *format); err != nil {
+	if err := run(ctx, *rows, *readers, *pause, *from, *to, *step, *dir, *format, b, *revert); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rows, readers int, pause time.Duration, fromS, toS, stepS, dir, format string) error {
+func run(ctx context.Context, rows, readers int, pause time.Duration, fromS, toS, stepS, dir, format string, bounds bufferpool.Bounds, revert bool) error {
 	from, err := bufferpool.ParseSize(fromS)
 	if err != nil {
 		return err
@@ -135,7 +141,7 @@ func run(ctx context.Context, rows, readers int, pause time.Duration, fromS, toS
 		return err
 	}
 	res, runErr := rz.Run(ctx, bufferpool.Options{
-		To: to, Step: step, Pause: pause,
+		To: to, Step: step, Pause: pause, Bounds: bounds, RevertOnBreach: revert,
 		Progress: func(l string) { say("%s", l) },
 	})
 	stopLoad()
