@@ -3,6 +3,7 @@ module github.com/dbshift/dbshift
 go 1.26.8
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.1.2
 	github.com/alecthomas/kong v1.12.1
 	github.com/go-sql-driver/mysql v1.9.3
 	github.com/schollz/progressbar/v3 v3.19.0
