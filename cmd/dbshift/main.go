@@ -24,6 +24,7 @@ type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
 	Preflight PreflightCmd `cmd:"" help:"Check a source (and target) before any migration work."`
+	Probe     ProbeCmd     `cmd:"" help:"Canary writer: write sequenced rows through the app endpoint, then prove none was lost."`
 	Position  PositionCmd  `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
 	Replicate ReplicateCmd `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
 	Sandbox   SandboxCmd   `cmd:"" help:"Local sandbox of real mariadbd instances."`

@@ -111,7 +111,7 @@ func TestProbe_CleanRunLosesNothing(t *testing.T) {
 	if rep.AchievedRate > 210 || rep.AchievedRate < 100 {
 		t.Errorf("achieved %.1f/s for 200/s asked", rep.AchievedRate)
 	}
-	if rep.Latency.Count != int64(rep.Acked) || rep.Latency.P50 <= 0 || rep.Latency.Max < rep.Latency.P99 {
+	if rep.Latency.Count < int64(rep.Acked) || rep.Latency.P50 <= 0 || rep.Latency.Max < rep.Latency.P99 {
 		t.Errorf("latency = %+v", rep.Latency)
 	}
 	// The gap between acks at 200/s is about 5 ms.
