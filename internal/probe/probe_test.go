@@ -12,11 +12,10 @@ import (
 
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/probe"
+	"github.com/dbshift/dbshift/internal/probe/probetest"
 	"github.com/dbshift/dbshift/internal/sandbox"
 	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
 )
-
-const probePassword = "probe-secret-for-tests"
 
 // server starts one sandbox server with a probe account that, like an
 // application account, has no SUPER (so read_only stops it). It returns the
@@ -27,20 +26,13 @@ func server(t *testing.T) (app, root *sql.DB) {
 	ctx := context.Background()
 	s := sandboxtest.New(t, sandbox.Options{Instances: 1})
 	inst := s.Instance(1)
+	probetest.CreateAccount(t, inst)
 	root, err := inst.Root(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
-	for _, q := range []string{
-		"CREATE USER 'probe'@'%' IDENTIFIED BY '" + probePassword + "'",
-		"GRANT SELECT, INSERT, CREATE ON `_dbshift_probe`.* TO 'probe'@'%'",
-	} {
-		if _, err := root.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	c, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: "probe@tcp(" + inst.Addr() + ")/", Password: probePassword, TLS: "off"}, nil)
+	c, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: probetest.DSN(inst.Addr()), Password: probetest.Password, TLS: "off"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +121,7 @@ func TestProbe_CleanRunLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"lost":[]`) || strings.Contains(string(b), probePassword) {
+	if !strings.Contains(string(b), `"lost":[]`) || strings.Contains(string(b), probetest.Password) {
 		t.Errorf("json: %s", b)
 	}
 }

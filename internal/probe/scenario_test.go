@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/probe"
+	"github.com/dbshift/dbshift/internal/probe/probetest"
 	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/sandbox"
 	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
@@ -24,28 +25,10 @@ func TestScenario_SwitchThroughHAProxyUnderLoadLosesNothing(t *testing.T) {
 	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
 	var admins []*dbconn.Conn
 	var eps []switcher.Endpoint
+	// The application account exists on both servers before replication
+	// starts, as it would on a clone.
+	probetest.CreateAccount(t, s.Instances...)
 	for _, inst := range s.Instances {
-		root, err := inst.Root(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn, err := root.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The application account exists on both servers before
-		// replication starts, as it would on a clone.
-		for _, q := range []string{
-			"SET SESSION sql_log_bin = 0",
-			"CREATE USER 'probe'@'%' IDENTIFIED BY '" + probePassword + "'",
-			"GRANT SELECT, INSERT, CREATE ON `_dbshift_probe`.* TO 'probe'@'%'",
-		} {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				t.Fatalf("%s: %s: %v", inst.Name, q, err)
-			}
-		}
-		conn.Close()
-		root.Close()
 		c, err := dbconn.Open(ctx, dbconn.Spec{Role: inst.Name, DSN: inst.DSN(), Password: inst.Password}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +52,7 @@ func TestScenario_SwitchThroughHAProxyUnderLoadLosesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = hp.Stop() })
 	sw := hp.Switcher()
-	app, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: "probe@tcp(" + hp.Addr() + ")/", Password: probePassword, TLS: "off"}, nil)
+	app, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: probetest.DSN(hp.Addr()), Password: probetest.Password, TLS: "off"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +93,7 @@ func TestScenario_SwitchThroughHAProxyUnderLoadLosesNothing(t *testing.T) {
 	waitFor(t, "writes through haproxy to db2", func() bool { return p.Acked() >= afterSwitch+300 })
 	r := p.Stop()
 
-	onTarget, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: "probe@tcp(" + eps[1].Addr + ")/", Password: probePassword, TLS: "off"}, nil)
+	onTarget, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: probetest.DSN(eps[1].Addr), Password: probetest.Password, TLS: "off"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

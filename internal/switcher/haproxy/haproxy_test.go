@@ -11,16 +11,15 @@ import (
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/probe/probetest"
 	"github.com/dbshift/dbshift/internal/sandbox"
 	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
 	"github.com/dbshift/dbshift/internal/switcher"
 	"github.com/dbshift/dbshift/internal/switcher/haproxy"
 )
 
-const appPassword = "app-secret-for-tests"
-
 // twoServersBehindHAProxy starts two sandbox servers with the same
-// application account on both, and haproxy in front of them (db1 live, db2
+// application account on both (the probe's), and haproxy in front of them (db1 live, db2
 // disabled).
 func twoServersBehindHAProxy(t *testing.T) (*haproxy.Local, []switcher.Endpoint) {
 	t.Helper()
@@ -29,28 +28,9 @@ func twoServersBehindHAProxy(t *testing.T) (*haproxy.Local, []switcher.Endpoint)
 	}
 	ctx := context.Background()
 	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
+	probetest.CreateAccount(t, s.Instances...)
 	var eps []switcher.Endpoint
 	for _, inst := range s.Instances {
-		root, err := inst.Root(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// One connection so SET SESSION holds for the statements after it.
-		conn, err := root.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range []string{
-			"SET SESSION sql_log_bin = 0",
-			"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY '" + appPassword + "'",
-			"GRANT SELECT ON *.* TO 'app'@'%'",
-		} {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				t.Fatalf("%s: %s: %v", inst.Name, q, err)
-			}
-		}
-		conn.Close()
-		root.Close()
 		eps = append(eps, switcher.Endpoint{Name: inst.Name, Addr: inst.Addr()})
 	}
 	l, err := haproxy.StartLocal(ctx, t.TempDir(), 0, eps)
@@ -63,7 +43,7 @@ func twoServersBehindHAProxy(t *testing.T) (*haproxy.Local, []switcher.Endpoint)
 
 func openApp(t *testing.T, addr string) *sql.DB {
 	t.Helper()
-	c, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "app", DSN: "app@tcp(" + addr + ")/", Password: appPassword, TLS: "off"}, nil)
+	c, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "app", DSN: probetest.DSN(addr), Password: probetest.Password, TLS: "off"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
