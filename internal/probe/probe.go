@@ -274,7 +274,9 @@ func (p *Probe) write(ctx context.Context, conn **sql.Conn, seq int64) bool {
 		}
 		if ctx.Err() != nil {
 			// Cancelled mid-statement: whether it committed is unknown.
-			p.markUnknown(seq, &unknown)
+			if outcomeUnknown(err) {
+				p.markUnknown(seq, &unknown)
+			}
 			return false
 		}
 		p.errors.Add(1)
@@ -301,14 +303,14 @@ func (p *Probe) write(ctx context.Context, conn **sql.Conn, seq int64) bool {
 func (p *Probe) attempt(ctx context.Context, conn **sql.Conn, seq int64, attempt int) error {
 	ctx, cancel := context.WithTimeout(ctx, p.o.AttemptTimeout)
 	defer cancel()
+	p.res.Attempts++
 	if *conn == nil {
 		c, err := p.db.Conn(ctx)
 		if err != nil {
-			return err
+			return connectError{err}
 		}
 		*conn = c
 	}
-	p.res.Attempts++
 	_, err := (*conn).ExecContext(ctx, p.insertSQL, p.o.RunID, seq, attempt, time.Now().UTC())
 	return err
 }
@@ -330,12 +332,20 @@ func discard(c *sql.Conn) {
 	_ = c.Close()
 }
 
-// outcomeUnknown: a server error means the statement did not commit, and the
-// driver returns ErrBadConn only when nothing was sent; anything else
-// (connection lost while waiting for the answer, timeout) may have committed.
+// connectError is a failure to get a connection: the INSERT was not sent.
+type connectError struct{ err error }
+
+func (e connectError) Error() string { return "connecting: " + e.err.Error() }
+func (e connectError) Unwrap() error { return e.err }
+
+// outcomeUnknown: a server error means the statement did not commit, the
+// driver returns ErrBadConn only when nothing was sent, and a connection
+// that never opened sent nothing; anything else (connection lost while
+// waiting for the answer, timeout) may have committed.
 func outcomeUnknown(err error) bool {
 	var me *mysql.MySQLError
-	if errors.As(err, &me) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) {
+	var ce connectError
+	if errors.As(err, &ce) || errors.As(err, &me) || errors.Is(err, driver.ErrBadConn) {
 		return false
 	}
 	return true
@@ -369,6 +379,9 @@ func classify(err error) (uint16, string) {
 		return 0, "timeout"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return 0, "refused"
+	case errors.As(err, new(connectError)):
+		// Typically a proxy that accepted and closed: no server behind it.
+		return 0, "connect failed"
 	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):

@@ -116,3 +116,73 @@ func TestScenario_SwitchThroughHAProxyUnderLoadLosesNothing(t *testing.T) {
 		t.Error("the probe saw no error across a fence and a switch")
 	}
 }
+
+// With every server in maintenance, haproxy accepts and closes: the probe
+// must count connect failures (nothing sent, so no unknown outcome) and
+// resume on the same seq once a server is back.
+func TestProbe_NoServerBehindProxyThenBack(t *testing.T) {
+	ctx := context.Background()
+	s := sandboxtest.New(t, sandbox.Options{Instances: 1})
+	probetest.CreateAccount(t, s.Instances...)
+	ep := switcher.Endpoint{Name: "db1", Addr: s.Instance(1).Addr()}
+	hp, err := haproxy.StartLocal(ctx, t.TempDir(), 0, []switcher.Endpoint{ep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hp.Stop() })
+	sw := hp.Switcher()
+	app, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: probetest.DSN(hp.Addr()), Password: probetest.Password, TLS: "off"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	p, err := probe.Start(ctx, app.DB, probe.Options{Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "writes", func() bool { return p.Acked() >= 50 })
+	servers, err := sw.Servers(ctx)
+	if err != nil || len(servers) != 1 {
+		t.Fatalf("servers %+v, %v", servers, err)
+	}
+	if err := sw.SetState(ctx, servers[0].Name, "maint"); err != nil {
+		t.Fatal(err)
+	}
+	// Maintenance alone keeps the probe's session; shut it.
+	if err := sw.ShutdownSessions(ctx, servers[0].Name); err != nil {
+		t.Fatal(err)
+	}
+	shut := time.Now()
+	waitFor(t, "connect failures", func() bool { return p.Errors() >= 5 })
+	if err := sw.SetState(ctx, servers[0].Name, "ready"); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	acked := p.Acked()
+	waitFor(t, "writes after the outage", func() bool { return p.Acked() >= acked+50 })
+	r := p.Stop()
+	rep := verify(t, app.DB, r)
+	if !rep.OK() || len(rep.Lost) != 0 {
+		t.Fatalf("lost %v, duplicates %+v", rep.Lost, rep.Duplicates)
+	}
+	t.Logf("errors %+v, unknown outcome %v", rep.Errors, r.UnknownOutcome)
+	var connectFailed int
+	for _, e := range rep.Errors {
+		if e.Kind == "connect failed" {
+			connectFailed = e.Count
+		}
+	}
+	if connectFailed < 1 {
+		t.Fatalf("errors %+v: no connect failure counted", rep.Errors)
+	}
+	// A row without an ack is only acceptable for a seq whose outcome the
+	// client knew it could not know.
+	for _, seq := range rep.UnknownOutcome {
+		if !slices.Contains(r.UnknownOutcome, seq) {
+			t.Errorf("seq %d present but never acknowledged, and the probe thought it knew its outcome", seq)
+		}
+	}
+	if rep.LongestGap.Duration < back.Sub(shut) {
+		t.Errorf("longest gap %s shorter than the outage %s", rep.LongestGap.Duration, back.Sub(shut))
+	}
+}

@@ -124,8 +124,8 @@ func (s *Switcher) Switch(ctx context.Context, from, to switcher.Endpoint) error
 		}
 	}
 	for _, n := range fromNames {
-		if err := s.exec(ctx, "shutdown sessions server "+s.backend+"/"+n); err != nil {
-			return fmt.Errorf("closing the sessions of %s: %w", from, err)
+		if err := s.ShutdownSessions(ctx, n); err != nil {
+			return err
 		}
 	}
 	for _, n := range toNames {
@@ -183,6 +183,15 @@ func (s *Switcher) SetState(ctx context.Context, server, state string) error {
 	}
 	if err := s.exec(ctx, "set server "+s.backend+"/"+server+" state "+state); err != nil {
 		return fmt.Errorf("setting %s/%s to %s: %w", s.backend, server, state, err)
+	}
+	return nil
+}
+
+// ShutdownSessions closes every session of one server of the backend:
+// maintenance alone only stops new ones.
+func (s *Switcher) ShutdownSessions(ctx context.Context, server string) error {
+	if err := s.exec(ctx, "shutdown sessions server "+s.backend+"/"+server); err != nil {
+		return fmt.Errorf("closing the sessions of %s/%s: %w", s.backend, server, err)
 	}
 	return nil
 }
