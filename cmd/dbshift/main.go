@@ -48,6 +48,12 @@ type CLI struct {
 	Version      VersionCmd      `cmd:"" help:"Print the version."`
 	Bufferpool   BufferpoolCmd   `cmd:"" help:"Resize the InnoDB buffer pool gently."`
 	Maintenance  MaintenanceCmd  `cmd:"" help:"Helpers for the read-only maintenance window."`
+	Preflight    PreflightCmd    `cmd:"" help:"Check a source (and target) before any migration work."`
+	Probe        ProbeCmd        `cmd:"" help:"Canary writer: write sequenced rows through the app endpoint, then prove none was lost."`
+	Position     PositionCmd     `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
+	Replicate    ReplicateCmd    `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
+	Sandbox      SandboxCmd      `cmd:"" help:"Local sandbox of real mariadbd instances."`
+	Version      VersionCmd      `cmd:"" help:"Print the version."`
 }
 
 // App is what every command's Run receives: the context (cancelled on
