@@ -31,11 +31,6 @@ type env struct {
 // hosted zone, and a provider pointed at it on the fake's virtual clock.
 func newEnv(t *testing.T, mod func(*Config)) env {
 	t.Helper()
-	// Keep the SDK away from the developer's ~/.aws.
-	dir := t.TempDir()
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
-	t.Setenv("AWS_PROFILE", "")
 	f := awsfake.New(awsfake.Options{})
 	t.Cleanup(f.Close)
 	f.AddSecurityGroup("sg-0app0000000000001", "app-db", testVPC)
@@ -44,23 +39,7 @@ func newEnv(t *testing.T, mod func(*Config)) env {
 	f.AddInstance(awsfake.InstanceSpec{ID: "prod", Class: "db.r6g.xlarge", SubnetGroup: "prod-db",
 		ParameterGroup: "prod-mariadb1011", SecurityGroups: []string{"sg-0app0000000000001"}})
 	f.AddHostedZone(testZone, "example.internal")
-	c := Config{
-		Region:          "us-east-1",
-		Endpoint:        f.URL(),
-		Credentials:     credentials.NewStaticCredentialsProvider("AKIDFAKEFAKEFAKE", "fake-secret", ""),
-		Clock:           f.Clock(),
-		PollMin:         5 * time.Second,
-		PollMax:         30 * time.Second,
-		RetryMaxBackoff: time.Millisecond,
-	}
-	if mod != nil {
-		mod(&c)
-	}
-	p, err := New(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env{fake: f, p: p}
+	return env{fake: f, p: newProviderFor(t, f, mod)}
 }
 
 var wait = WaitOptions{Timeout: 3 * time.Hour}
@@ -350,7 +329,7 @@ func TestCopySnapshotEncrypted_ResumeFindsCopyByTag(t *testing.T) {
 	// The process dies here, before the journal records the copy's name; a
 	// new process resumes with a freshly derived name.
 	e.fake.Advance(3 * time.Minute)
-	resumed := newProviderFor(t, e.fake)
+	resumed := newProviderFor(t, e.fake, nil)
 	again, err := resumed.CopySnapshotEncrypted(ctx, CopyRequest{RunID: run, SourceSnapshotID: snap.ID, TargetSnapshotID: "s1-enc-0002", KmsKeyID: testKMSKey})
 	if err != nil {
 		t.Fatal(err)
@@ -409,11 +388,28 @@ func TestParameters_ReadOnlyFenceApplied(t *testing.T) {
 	}
 }
 
-func newProviderFor(t *testing.T, f *awsfake.Server) *Provider {
+// newProviderFor is a fresh provider (a new dbshift process) on the fake:
+// static credentials, the fake's clock, fast SDK retry backoff.
+func newProviderFor(t *testing.T, f *awsfake.Server, mod func(*Config)) *Provider {
 	t.Helper()
-	p, err := New(context.Background(), Config{Region: "us-east-1", Endpoint: f.URL(),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDFAKEFAKEFAKE", "fake-secret", ""),
-		Clock:       f.Clock(), PollMin: 5 * time.Second, PollMax: 30 * time.Second, RetryMaxBackoff: time.Millisecond})
+	// Keep the SDK away from the developer's ~/.aws and AWS_* settings.
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_PROFILE", "")
+	c := Config{
+		Region:          "us-east-1",
+		Endpoint:        f.URL(),
+		Credentials:     credentials.NewStaticCredentialsProvider("AKIDFAKEFAKEFAKE", "fake-secret", ""),
+		Clock:           f.Clock(),
+		PollMin:         5 * time.Second,
+		PollMax:         30 * time.Second,
+		RetryMaxBackoff: time.Millisecond,
+	}
+	if mod != nil {
+		mod(&c)
+	}
+	p, err := New(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

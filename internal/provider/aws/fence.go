@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -69,13 +70,8 @@ func (p *Provider) CreateFenceSecurityGroup(ctx context.Context, r FenceRequest)
 }
 
 func ec2Tags(m map[string]string) []ec2types.Tag {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]ec2types.Tag, 0, len(keys))
-	for _, k := range keys {
+	var out []ec2types.Tag
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, ec2types.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
 	}
 	return out

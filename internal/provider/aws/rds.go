@@ -3,7 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -56,13 +57,8 @@ func tagMap(tags []rdstypes.Tag) map[string]string {
 }
 
 func rdsTags(m map[string]string) []rdstypes.Tag {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]rdstypes.Tag, 0, len(keys))
-	for _, k := range keys {
+	var out []rdstypes.Tag
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, rdstypes.Tag{Key: awssdk.String(k), Value: awssdk.String(m[k])})
 	}
 	return out
