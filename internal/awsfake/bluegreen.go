@@ -206,7 +206,10 @@ func (s *Server) describeBlueGreens(p params) (*node, *apiError) {
 	start, end, next := s.page(p, len(keep))
 	var out []*node
 	for _, bg := range keep[start:end] {
-		out = append(out, s.blueGreenXML(bg))
+		// This newer API's lists use "member" elements, unlike DBInstances.
+		m := s.blueGreenXML(bg)
+		m.name = "member"
+		out = append(out, m)
 	}
 	return el("DescribeBlueGreenDeploymentsResult", list("BlueGreenDeployments", out), opt("Marker", next)), nil
 }
