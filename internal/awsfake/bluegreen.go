@@ -159,7 +159,11 @@ func (s *Server) createBlueGreen(p params) (*node, *apiError) {
 	s.bgs[bg.id] = bg
 	if tags := p.tags("Tags"); len(tags) > 0 {
 		s.tags[rdsARN("deployment", bg.id)] = tags
-		s.tags[green.arn()] = tags
+	}
+	// The green instance is a copy of blue, tags included; the deployment's
+	// own tags stay on the deployment.
+	if tags := s.tags[blue.arn()]; len(tags) > 0 {
+		s.tags[green.arn()] = append([]Tag(nil), tags...)
 	}
 	return el("CreateBlueGreenDeploymentResult", s.blueGreenXML(bg)), nil
 }

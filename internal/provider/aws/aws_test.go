@@ -415,3 +415,54 @@ func newProviderFor(t *testing.T, f *awsfake.Server, mod func(*Config)) *Provide
 	}
 	return p
 }
+
+func TestBlueGreen_CreateAdoptSwitchoverDelete(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	req := BlueGreenRequest{RunID: "run-bg", Name: "prod-to-11-4", SourceID: "prod", TargetEngineVersion: "11.4.3"}
+	bg, err := e.p.CreateBlueGreen(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.WaitBlueGreen(ctx, bg.ID, "AVAILABLE", wait); err != nil {
+		t.Fatal(err)
+	}
+	again, err := e.p.CreateBlueGreen(ctx, req)
+	if err != nil || again.ID != bg.ID || e.fake.CallCount("CreateBlueGreenDeployment") != 1 {
+		t.Fatalf("second create: %+v %v, %d creates", again, err, e.fake.CallCount("CreateBlueGreenDeployment"))
+	}
+	if _, err := e.p.CreateBlueGreen(ctx, BlueGreenRequest{RunID: "other", Name: req.Name, SourceID: "prod"}); !errors.Is(err, ErrNotOurs) {
+		t.Fatalf("another run's deployment: %v", err)
+	}
+	done, err := e.p.SwitchoverBlueGreen(ctx, bg.ID, 5*time.Minute, wait)
+	if err != nil || done.Status != "SWITCHOVER_COMPLETED" {
+		t.Fatalf("switchover: %+v %v", done, err)
+	}
+	prod, err := e.p.DescribeInstance(ctx, "prod")
+	if err != nil || prod.EngineVersion != "11.4.3" {
+		t.Fatalf("prod after switchover: %+v %v", prod, err)
+	}
+	if err := e.p.DeleteBlueGreen(ctx, bg.ID, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBlueGreen_SwitchoverFails(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	e.fake.InjectEffect("CreateBlueGreenDeployment", awsfake.Fail)
+	bg, err := e.p.CreateBlueGreen(ctx, BlueGreenRequest{RunID: "r", Name: "bg", SourceID: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.p.WaitBlueGreen(ctx, bg.ID, "AVAILABLE", wait); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.p.SwitchoverBlueGreen(ctx, bg.ID, time.Minute, wait)
+	if !errors.Is(err, ErrFailed) || got.Status != "SWITCHOVER_FAILED" {
+		t.Fatalf("switchover: %+v %v", got, err)
+	}
+	if prod, _ := e.p.DescribeInstance(ctx, "prod"); prod.EngineVersion != "10.11.8" {
+		t.Fatalf("prod changed by a failed switchover: %+v", prod)
+	}
+}
