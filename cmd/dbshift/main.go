@@ -23,7 +23,11 @@ import (
 type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
-	Version VersionCmd `cmd:"" help:"Print the version."`
+	Preflight PreflightCmd `cmd:"" help:"Check a source (and target) before any migration work."`
+	Position  PositionCmd  `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
+	Replicate ReplicateCmd `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
+	Sandbox   SandboxCmd   `cmd:"" help:"Local sandbox of real mariadbd instances."`
+	Version   VersionCmd   `cmd:"" help:"Print the version."`
 }
 
 // App is what every command's Run receives: the context (cancelled on

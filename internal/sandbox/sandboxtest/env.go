@@ -1,0 +1,5 @@
+package sandboxtest
+
+import "os"
+
+func skipServers() bool { return os.Getenv("DBSHIFT_SKIP_SERVERS") == "1" }
