@@ -21,24 +21,7 @@ type CNAMERequest struct {
 // UpsertCNAME writes the record and waits until Route53 reports the change
 // INSYNC on all its authoritative servers.
 func (p *Provider) UpsertCNAME(ctx context.Context, r CNAMERequest, o WaitOptions) error {
-	if r.TTL <= 0 {
-		r.TTL = 5
-	}
-	out, err := p.r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
-		HostedZoneId: awssdk.String(r.ZoneID),
-		ChangeBatch: &r53types.ChangeBatch{
-			Comment: awssdk.String("dbshift switch of " + r.Name),
-			Changes: []r53types.Change{{
-				Action: r53types.ChangeActionUpsert,
-				ResourceRecordSet: &r53types.ResourceRecordSet{
-					Name:            awssdk.String(r.Name),
-					Type:            r53types.RRTypeCname,
-					TTL:             awssdk.Int64(r.TTL),
-					ResourceRecords: []r53types.ResourceRecord{{Value: awssdk.String(r.Target)}},
-				},
-			}},
-		},
-	})
+	out, err := p.r53.ChangeResourceRecordSets(ctx, cnameInput(r))
 	if err != nil {
 		return fmt.Errorf("upserting CNAME %s -> %s: %w", r.Name, r.Target, err)
 	}
@@ -52,6 +35,27 @@ func (p *Provider) UpsertCNAME(ctx context.Context, r CNAMERequest, o WaitOption
 		st := string(c.ChangeInfo.Status)
 		return c.ChangeInfo.Status == r53types.ChangeStatusInsync, Progress{Kind: "dns-change", ID: changeID, Status: st, Percent: -1}, nil
 	})
+}
+
+func cnameInput(r CNAMERequest) *route53.ChangeResourceRecordSetsInput {
+	if r.TTL <= 0 {
+		r.TTL = 5
+	}
+	return &route53.ChangeResourceRecordSetsInput{
+		HostedZoneId: awssdk.String(r.ZoneID),
+		ChangeBatch: &r53types.ChangeBatch{
+			Comment: awssdk.String("dbshift switch of " + r.Name),
+			Changes: []r53types.Change{{
+				Action: r53types.ChangeActionUpsert,
+				ResourceRecordSet: &r53types.ResourceRecordSet{
+					Name:            awssdk.String(r.Name),
+					Type:            r53types.RRTypeCname,
+					TTL:             awssdk.Int64(r.TTL),
+					ResourceRecords: []r53types.ResourceRecord{{Value: awssdk.String(r.Target)}},
+				},
+			}},
+		},
+	}
 }
 
 // CNAME reads the current target of a CNAME record ("" when absent).

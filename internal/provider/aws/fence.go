@@ -40,15 +40,7 @@ func (p *Provider) CreateFenceSecurityGroup(ctx context.Context, r FenceRequest)
 		}
 	}
 	if id == "" {
-		out, err := p.ec2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
-			GroupName:   awssdk.String(r.Name),
-			Description: awssdk.String("dbshift run " + r.RunID + ": deny-all fence of the old source"),
-			VpcId:       awssdk.String(r.VpcID),
-			TagSpecifications: []ec2types.TagSpecification{{
-				ResourceType: ec2types.ResourceTypeSecurityGroup,
-				Tags:         ec2Tags(runTags(r.RunID, RoleFence)),
-			}},
-		})
+		out, err := p.ec2.CreateSecurityGroup(ctx, fenceInput(r))
 		if err != nil {
 			return "", fmt.Errorf("creating fence security group %s in %s: %w", r.Name, r.VpcID, err)
 		}
@@ -56,17 +48,41 @@ func (p *Provider) CreateFenceSecurityGroup(ctx context.Context, r FenceRequest)
 		p.log.Info("fence security group created", "id", id)
 	}
 	// A new group allows all egress; a fence allows nothing.
-	_, err = p.ec2.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{
-		GroupId: awssdk.String(id),
-		IpPermissions: []ec2types.IpPermission{{
-			IpProtocol: awssdk.String("-1"),
-			IpRanges:   []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}},
-		}},
-	})
+	_, err = p.ec2.RevokeSecurityGroupEgress(ctx, revokeEgressInput(id))
 	if err != nil && errorCode(err) != "InvalidPermission.NotFound" {
 		return id, fmt.Errorf("revoking default egress of %s: %w", id, err)
 	}
 	return id, nil
+}
+
+func fenceInput(r FenceRequest) *ec2.CreateSecurityGroupInput {
+	return &ec2.CreateSecurityGroupInput{
+		GroupName:   awssdk.String(r.Name),
+		Description: awssdk.String("dbshift run " + r.RunID + ": deny-all fence of the old source"),
+		VpcId:       awssdk.String(r.VpcID),
+		TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeSecurityGroup,
+			Tags:         ec2Tags(runTags(r.RunID, RoleFence)),
+		}},
+	}
+}
+
+func revokeEgressInput(groupID string) *ec2.RevokeSecurityGroupEgressInput {
+	return &ec2.RevokeSecurityGroupEgressInput{
+		GroupId: awssdk.String(groupID),
+		IpPermissions: []ec2types.IpPermission{{
+			IpProtocol: awssdk.String("-1"),
+			IpRanges:   []ec2types.IpRange{{CidrIp: awssdk.String("0.0.0.0/0")}},
+		}},
+	}
+}
+
+func setSecurityGroupsInput(instanceID string, groupIDs []string) *rds.ModifyDBInstanceInput {
+	return &rds.ModifyDBInstanceInput{
+		DBInstanceIdentifier: awssdk.String(instanceID),
+		VpcSecurityGroupIds:  groupIDs,
+		ApplyImmediately:     awssdk.Bool(true),
+	}
 }
 
 func ec2Tags(m map[string]string) []ec2types.Tag {
@@ -108,11 +124,7 @@ func (p *Provider) runSecurityGroups(ctx context.Context, runID string) ([]Secur
 // SetSecurityGroups replaces the instance's VPC security groups and waits
 // until exactly those are active.
 func (p *Provider) SetSecurityGroups(ctx context.Context, instanceID string, groupIDs []string, o WaitOptions) (Instance, error) {
-	_, err := p.rds.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{
-		DBInstanceIdentifier: awssdk.String(instanceID),
-		VpcSecurityGroupIds:  groupIDs,
-		ApplyImmediately:     awssdk.Bool(true),
-	})
+	_, err := p.rds.ModifyDBInstance(ctx, setSecurityGroupsInput(instanceID, groupIDs))
 	if err != nil {
 		return Instance{}, fmt.Errorf("setting security groups %v on %s: %w", groupIDs, instanceID, err)
 	}

@@ -170,11 +170,7 @@ type ReplicaRequest struct {
 	InstanceClass string
 }
 
-// CreateReadReplica creates (or adopts) the run's temporary read replica.
-func (p *Provider) CreateReadReplica(ctx context.Context, r ReplicaRequest) (Instance, error) {
-	if i, ok, err := p.adoptInstance(ctx, r.ReplicaID, r.RunID, RoleReplica); ok || err != nil {
-		return i, err
-	}
+func replicaInput(r ReplicaRequest) *rds.CreateDBInstanceReadReplicaInput {
 	in := &rds.CreateDBInstanceReadReplicaInput{
 		DBInstanceIdentifier:       awssdk.String(r.ReplicaID),
 		SourceDBInstanceIdentifier: awssdk.String(r.SourceID),
@@ -183,7 +179,15 @@ func (p *Provider) CreateReadReplica(ctx context.Context, r ReplicaRequest) (Ins
 	if r.InstanceClass != "" {
 		in.DBInstanceClass = awssdk.String(r.InstanceClass)
 	}
-	out, err := p.rds.CreateDBInstanceReadReplica(ctx, in)
+	return in
+}
+
+// CreateReadReplica creates (or adopts) the run's temporary read replica.
+func (p *Provider) CreateReadReplica(ctx context.Context, r ReplicaRequest) (Instance, error) {
+	if i, ok, err := p.adoptInstance(ctx, r.ReplicaID, r.RunID, RoleReplica); ok || err != nil {
+		return i, err
+	}
+	out, err := p.rds.CreateDBInstanceReadReplica(ctx, replicaInput(r))
 	if errorCode(err) == "DBInstanceAlreadyExists" {
 		// Lost a race with ourselves (a retried request that had succeeded).
 		if i, ok, aerr := p.adoptInstance(ctx, r.ReplicaID, r.RunID, RoleReplica); ok || aerr != nil {
@@ -243,16 +247,20 @@ type SnapshotRequest struct {
 	SnapshotID string
 }
 
+func snapshotInput(r SnapshotRequest) *rds.CreateDBSnapshotInput {
+	return &rds.CreateDBSnapshotInput{
+		DBInstanceIdentifier: awssdk.String(r.InstanceID),
+		DBSnapshotIdentifier: awssdk.String(r.SnapshotID),
+		Tags:                 rdsTags(runTags(r.RunID, RoleSnapshot)),
+	}
+}
+
 // CreateSnapshot creates (or adopts) the run's snapshot of the replica.
 func (p *Provider) CreateSnapshot(ctx context.Context, r SnapshotRequest) (Snapshot, error) {
 	if s, ok, err := p.adoptSnapshot(ctx, r.SnapshotID, r.RunID, RoleSnapshot); ok || err != nil {
 		return s, err
 	}
-	out, err := p.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{
-		DBInstanceIdentifier: awssdk.String(r.InstanceID),
-		DBSnapshotIdentifier: awssdk.String(r.SnapshotID),
-		Tags:                 rdsTags(runTags(r.RunID, RoleSnapshot)),
-	})
+	out, err := p.rds.CreateDBSnapshot(ctx, snapshotInput(r))
 	if errorCode(err) == "DBSnapshotAlreadyExists" {
 		if s, ok, aerr := p.adoptSnapshot(ctx, r.SnapshotID, r.RunID, RoleSnapshot); ok || aerr != nil {
 			return s, aerr
@@ -292,6 +300,15 @@ type CopyRequest struct {
 	KmsKeyID         string
 }
 
+func copyInput(r CopyRequest) *rds.CopyDBSnapshotInput {
+	return &rds.CopyDBSnapshotInput{
+		SourceDBSnapshotIdentifier: awssdk.String(r.SourceSnapshotID),
+		TargetDBSnapshotIdentifier: awssdk.String(r.TargetSnapshotID),
+		KmsKeyId:                   awssdk.String(r.KmsKeyID),
+		Tags:                       rdsTags(runTags(r.RunID, RoleEncryptedCopy)),
+	}
+}
+
 // CopySnapshotEncrypted copies the snapshot under a KMS key. A copy of this
 // run found by its tags is adopted whatever its name, so a run killed
 // between "copy started" and "copy recorded" does not start a second copy.
@@ -309,12 +326,7 @@ func (p *Provider) CopySnapshotEncrypted(ctx context.Context, r CopyRequest) (Sn
 			return s, nil
 		}
 	}
-	out, err := p.rds.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{
-		SourceDBSnapshotIdentifier: awssdk.String(r.SourceSnapshotID),
-		TargetDBSnapshotIdentifier: awssdk.String(r.TargetSnapshotID),
-		KmsKeyId:                   awssdk.String(r.KmsKeyID),
-		Tags:                       rdsTags(runTags(r.RunID, RoleEncryptedCopy)),
-	})
+	out, err := p.rds.CopyDBSnapshot(ctx, copyInput(r))
 	if errorCode(err) == "DBSnapshotAlreadyExists" {
 		if s, ok, aerr := p.adoptSnapshot(ctx, r.TargetSnapshotID, r.RunID, RoleEncryptedCopy); ok || aerr != nil {
 			return s, aerr
@@ -369,51 +381,62 @@ func (p *Provider) RestoreFromSnapshot(ctx context.Context, r RestoreRequest) (I
 	return fromInstance(*out.DBInstance), nil
 }
 
-// RestoreInput is the request RestoreFromSnapshot would send; plan renders it.
+// restoreInput fills the request's empty settings from the SettingsFrom
+// instance, then builds the API input.
 func (p *Provider) restoreInput(ctx context.Context, r RestoreRequest) (*rds.RestoreDBInstanceFromDBSnapshotInput, error) {
-	in := &rds.RestoreDBInstanceFromDBSnapshotInput{
-		DBInstanceIdentifier: awssdk.String(r.TargetID),
-		DBSnapshotIdentifier: awssdk.String(r.SnapshotID),
-		Tags:                 rdsTags(runTags(r.RunID, RoleTarget)),
-		MultiAZ:              r.MultiAZ,
-	}
-	class, subnet, pg, sgs := r.InstanceClass, r.SubnetGroup, r.ParameterGroup, r.SecurityGroups
 	if r.SettingsFrom != "" {
 		src, err := p.DescribeInstance(ctx, r.SettingsFrom)
 		if err != nil {
 			return nil, fmt.Errorf("reading settings of %s for the restore: %w", r.SettingsFrom, err)
 		}
-		if class == "" {
-			class = src.Class
-		}
-		if subnet == "" {
-			subnet = src.SubnetGroup
-		}
-		if pg == "" {
-			pg = src.ParameterGroup
-		}
-		if len(sgs) == 0 {
-			for _, g := range src.SecurityGroups {
-				if g.Status != "removing" {
-					sgs = append(sgs, g.ID)
-				}
+		var sgs []string
+		for _, g := range src.SecurityGroups {
+			if g.Status != "removing" {
+				sgs = append(sgs, g.ID)
 			}
 		}
-		if r.MultiAZ == nil {
-			in.MultiAZ = awssdk.Bool(src.MultiAZ)
-		}
+		r = r.withDefaults(src.Class, src.SubnetGroup, src.ParameterGroup, sgs, src.MultiAZ)
 	}
-	if class != "" {
-		in.DBInstanceClass = awssdk.String(class)
+	return buildRestoreInput(r), nil
+}
+
+func (r RestoreRequest) withDefaults(class, subnet, pg string, sgs []string, multiAZ bool) RestoreRequest {
+	if r.InstanceClass == "" {
+		r.InstanceClass = class
 	}
-	if subnet != "" {
-		in.DBSubnetGroupName = awssdk.String(subnet)
+	if r.SubnetGroup == "" {
+		r.SubnetGroup = subnet
 	}
-	if pg != "" {
-		in.DBParameterGroupName = awssdk.String(pg)
+	if r.ParameterGroup == "" {
+		r.ParameterGroup = pg
 	}
-	in.VpcSecurityGroupIds = sgs
-	return in, nil
+	if len(r.SecurityGroups) == 0 {
+		r.SecurityGroups = sgs
+	}
+	if r.MultiAZ == nil {
+		r.MultiAZ = awssdk.Bool(multiAZ)
+	}
+	return r
+}
+
+func buildRestoreInput(r RestoreRequest) *rds.RestoreDBInstanceFromDBSnapshotInput {
+	in := &rds.RestoreDBInstanceFromDBSnapshotInput{
+		DBInstanceIdentifier: awssdk.String(r.TargetID),
+		DBSnapshotIdentifier: awssdk.String(r.SnapshotID),
+		Tags:                 rdsTags(runTags(r.RunID, RoleTarget)),
+		MultiAZ:              r.MultiAZ,
+		VpcSecurityGroupIds:  r.SecurityGroups,
+	}
+	if r.InstanceClass != "" {
+		in.DBInstanceClass = awssdk.String(r.InstanceClass)
+	}
+	if r.SubnetGroup != "" {
+		in.DBSubnetGroupName = awssdk.String(r.SubnetGroup)
+	}
+	if r.ParameterGroup != "" {
+		in.DBParameterGroupName = awssdk.String(r.ParameterGroup)
+	}
+	return in
 }
 
 // VerifyEncrypted fails with ErrNotEncrypted unless the instance reports
@@ -429,14 +452,18 @@ func (p *Provider) VerifyEncrypted(ctx context.Context, id string) (Instance, er
 	return i, nil
 }
 
-// DeleteInstance deletes an instance without a final snapshot; deleting one
-// that is gone or already being deleted succeeds.
-func (p *Provider) DeleteInstance(ctx context.Context, id string) error {
-	_, err := p.rds.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{
+func deleteInstanceInput(id string) *rds.DeleteDBInstanceInput {
+	return &rds.DeleteDBInstanceInput{
 		DBInstanceIdentifier:   awssdk.String(id),
 		SkipFinalSnapshot:      awssdk.Bool(true),
 		DeleteAutomatedBackups: awssdk.Bool(true),
-	})
+	}
+}
+
+// DeleteInstance deletes an instance without a final snapshot; deleting one
+// that is gone or already being deleted succeeds.
+func (p *Provider) DeleteInstance(ctx context.Context, id string) error {
+	_, err := p.rds.DeleteDBInstance(ctx, deleteInstanceInput(id))
 	switch errorCode(err) {
 	case "":
 		if err != nil {

@@ -20,6 +20,12 @@ import (
 // This is the seam where the replication package's SQL half (mysql.rds_*)
 // plugs into the provider.
 func TestRunbook1_InstancesBackedBySandbox(t *testing.T) {
+	// mariadb-install-db bootstraps create temporary tables under $TMPDIR
+	// with names that collide between concurrent bootstraps (seen here:
+	// "Unknown table 'mysql.tmp_user_sys'", "Error on delete of
+	// '/tmp/#sql-temptable-...'" when other tests install servers at the
+	// same time); a private TMPDIR keeps them apart.
+	t.Setenv("TMPDIR", t.TempDir())
 	sb := sandboxtest.New(t, sandbox.Options{Instances: 3, RDS: true, Encrypted: []int{3}})
 	backing := map[string]*sandbox.Instance{"prod": sb.Instance(1), "prod-r": sb.Instance(2), "prod-enc": sb.Instance(3)}
 
