@@ -897,7 +897,10 @@ func (s *Server) deleteSnapshot(p params) (*node, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if sn.status != "available" && sn.status != "failed" {
+	// "If the snapshot is being copied, the copy operation is terminated";
+	// otherwise "the DB snapshot must be in the available state".
+	copying := sn.source != "" && sn.status == "creating"
+	if sn.status != "available" && sn.status != "failed" && !copying {
 		return nil, errf("InvalidDBSnapshotState", "Cannot delete the snapshot because it is not in available state.")
 	}
 	sn.status = "deleted"

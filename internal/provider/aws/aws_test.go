@@ -311,6 +311,11 @@ func TestCopySnapshotEncrypted_StallTimesOut(t *testing.T) {
 	if last.Status != "creating" || last.Percent != 42 {
 		t.Fatalf("last progress %+v, want creating at 42%%", last)
 	}
+	// Abort: deleting a snapshot being copied cancels the copy.
+	del, err := e.p.DeleteRunResources(ctx, "run", []Role{RoleSnapshot, RoleEncryptedCopy}, WaitOptions{Timeout: time.Hour})
+	if err != nil || !slices.Equal(del.Snapshots, []string{"s1", "s1-enc"}) || len(e.fake.SnapshotIDs()) != 0 {
+		t.Fatalf("abort of a stalled copy: deleted %+v, %v; left %v", del, err, e.fake.SnapshotIDs())
+	}
 }
 
 func TestCopySnapshotEncrypted_ResumeFindsCopyByTag(t *testing.T) {

@@ -95,7 +95,15 @@ func (p *Provider) DeleteRunResources(ctx context.Context, runID string, roles [
 		if !want[s.Tags[TagRole]] {
 			continue
 		}
-		if err := p.DeleteSnapshot(ctx, s.ID); err != nil {
+		err := p.DeleteSnapshot(ctx, s.ID)
+		if errorCode(err) == "InvalidDBSnapshotState" {
+			// A snapshot being taken cannot be deleted (a copy can: that
+			// cancels it); wait for it to finish, then delete it.
+			if _, err = p.WaitSnapshotAvailable(ctx, s.ID, o); err == nil || errors.Is(err, ErrFailed) {
+				err = p.DeleteSnapshot(ctx, s.ID)
+			}
+		}
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
