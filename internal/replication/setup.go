@@ -1,0 +1,187 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/flavor"
+)
+
+// SetupOptions say how to attach a target to a source.
+type SetupOptions struct {
+	From     Coordinates // File+Position, or GTID
+	UseGTID  bool        // start from From.GTID rather than file:pos
+	ReplUser string      // default "dbshift_repl"
+	// ReplHost is the account's host pattern on the source; default the
+	// target's address.
+	ReplHost string
+	// SourceAddr is host:port the target uses to reach the source, when it
+	// differs from the address dbshift dialed.
+	SourceAddr string
+	// TLS: "required", "preferred" (default) or "off".
+	TLS          string
+	StartTimeout time.Duration
+}
+
+// SetupResult is what Setup did.
+type SetupResult struct {
+	SourceHost string      `json:"source_host"`
+	SourcePort int         `json:"source_port"`
+	From       Coordinates `json:"from"`
+	UseGTID    bool        `json:"use_gtid"`
+	TLS        bool        `json:"tls"`
+	ReplUser   string      `json:"repl_user"`
+	ReadOnly   string      `json:"target_read_only"`
+	Status     Status      `json:"status"`
+}
+
+// Actions lists what Setup will change, for the confirmation prompt.
+func (o SetupOptions) Actions(source, target *dbconn.Conn) []string {
+	o = o.withDefaults(target)
+	from := o.From.File + ":" + strconv.FormatUint(o.From.Position, 10)
+	if o.UseGTID {
+		from = "GTID " + o.From.GTID
+	}
+	return []string{
+		fmt.Sprintf("create or re-key replication user '%s'@'%s' (REPLICATION SLAVE, REPLICATION CLIENT) on %s", o.ReplUser, o.ReplHost, source),
+		fmt.Sprintf("set %s read-only", target),
+		fmt.Sprintf("point %s at the source from %s and start replication", target, from),
+	}
+}
+
+func (o SetupOptions) withDefaults(target *dbconn.Conn) SetupOptions {
+	if o.ReplUser == "" {
+		o.ReplUser = "dbshift_repl"
+	}
+	if o.ReplHost == "" {
+		o.ReplHost = target.Host()
+	}
+	if o.TLS == "" {
+		o.TLS = "preferred"
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 30 * time.Second
+	}
+	return o
+}
+
+// Setup creates the replication account on the source, fences the target
+// read-only, points it at the source from exactly the given coordinates and
+// starts replication, confirming both threads run.
+func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (SetupResult, error) {
+	o = o.withDefaults(target)
+	res := SetupResult{From: o.From, UseGTID: o.UseGTID}
+	host, port := source.Host(), source.Port()
+	if o.SourceAddr != "" {
+		h, p, err := net.SplitHostPort(o.SourceAddr)
+		if err != nil {
+			return res, fmt.Errorf("--source-addr %q: want HOST:PORT", o.SourceAddr)
+		}
+		host = h
+		if port, err = strconv.Atoi(p); err != nil {
+			return res, fmt.Errorf("--source-addr %q: bad port", o.SourceAddr)
+		}
+	}
+	res.SourceHost, res.SourcePort = host, port
+	if !o.UseGTID {
+		if err := CheckCoordinates(ctx, source, o.From); err != nil {
+			return res, err
+		}
+	} else if o.From.GTID == "" {
+		return res, fmt.Errorf("no GTID set to start from")
+	}
+	offers, err := OffersTLS(ctx, source)
+	if err != nil {
+		return res, err
+	}
+	switch o.TLS {
+	case "required":
+		if !offers {
+			return res, fmt.Errorf("%s offers no TLS and --tls required was given: configure ssl_cert/ssl_key on it or use --tls preferred", source)
+		}
+		res.TLS = true
+	case "preferred":
+		res.TLS = offers
+	case "off":
+	default:
+		return res, fmt.Errorf("unknown --tls %q (required, preferred, off)", o.TLS)
+	}
+	acct, err := EnsureUser(ctx, source, o.ReplUser, o.ReplHost, res.TLS)
+	if err != nil {
+		return res, err
+	}
+	res.ReplUser = fmt.Sprintf("'%s'@'%s'", acct.User, acct.Host)
+	switch err := SetReadOnly(ctx, target, true); err {
+	case nil:
+		res.ReadOnly = "set"
+	case ErrRDSReadOnly:
+		ro, rerr := ReadOnly(ctx, target)
+		if rerr != nil {
+			return res, rerr
+		}
+		res.ReadOnly = "parameter group: read_only=" + strconv.FormatBool(ro)
+	default:
+		return res, err
+	}
+	st, err := ReadStatus(ctx, target)
+	if err != nil {
+		return res, err
+	}
+	if st.Configured && (st.IORunning == "Yes" || st.SQLRunning == "Yes") {
+		return res, fmt.Errorf("%s already replicates from %s:%d; stop it first (dbshift replicate stop)", target, st.SourceHost, st.SourcePort)
+	}
+	src := flavor.Source{Host: host, Port: port, User: acct.User, Password: acct.Password, TLS: res.TLS}
+	if o.UseGTID {
+		src.GTID = o.From.GTID
+	} else {
+		src.File, src.Pos = o.From.File, o.From.Position
+	}
+	if err := Configure(ctx, target, src); err != nil {
+		return res, err
+	}
+	res.Status, err = Start(ctx, target, o.StartTimeout)
+	return res, err
+}
+
+// CheckCoordinates verifies that file:pos lies inside a binlog the source
+// still has, so a wrong or purged position fails before anything changes.
+func CheckCoordinates(ctx context.Context, source *dbconn.Conn, co Coordinates) error {
+	if co.File == "" || co.Position < 4 {
+		return fmt.Errorf("no coordinates to start from: give --from FILE:POS or --from-gtid SET")
+	}
+	logs, err := BinaryLogs(ctx, source)
+	if err != nil {
+		return err
+	}
+	if len(logs) == 0 {
+		return fmt.Errorf("%s has no binary logs", source)
+	}
+	for _, l := range logs {
+		if l.Name == co.File {
+			if co.Position > l.Size {
+				return fmt.Errorf("position %d is past the end of %s on %s (%d bytes)", co.Position, co.File, source, l.Size)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s has no binlog %s (it has %s .. %s): the position is wrong or the file was purged", source, co.File, logs[0].Name, logs[len(logs)-1].Name)
+}
+
+// OffersTLS reports whether the server accepts TLS connections.
+func OffersTLS(ctx context.Context, c *dbconn.Conn) (bool, error) {
+	var name, cipher string
+	if err := c.DB.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher); err == nil && cipher != "" {
+		return true, nil
+	}
+	var v string
+	err := c.DB.QueryRowContext(ctx, "SHOW GLOBAL VARIABLES LIKE 'have_ssl'").Scan(&name, &v)
+	if err != nil {
+		// MySQL 8.4 dropped have_ssl; a TLS-less session then means no TLS.
+		return false, nil
+	}
+	return v == "YES", nil
+}
