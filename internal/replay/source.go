@@ -135,6 +135,11 @@ func (s *session) connect(ctx context.Context) error {
 // statements. A session that is not an extension of the current one needs a
 // fresh connection: there is no portable way to unset a session variable.
 func (s *session) apply(ctx context.Context, ev querylog.Event) error {
+	if s.conn == nil { // an earlier reconnect failed
+		if err := s.connect(ctx); err != nil {
+			return err
+		}
+	}
 	// A statement logged without a default database must not run in the one
 	// an earlier statement chose: only a fresh connection has none.
 	lostDB := ev.DB == "" && s.curDB != ""
