@@ -125,6 +125,7 @@ func (s *session) connect(ctx context.Context) error {
 	if s.readOnly {
 		// A statement misclassified as a read is still refused by the server.
 		if _, err := c.ExecContext(ctx, "SET SESSION TRANSACTION READ ONLY"); err != nil {
+			s.discard() // never run statements on a session that is not read-only
 			return fmt.Errorf("make replay session read-only: %w", err)
 		}
 	}
