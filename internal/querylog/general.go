@@ -45,15 +45,16 @@ type entry struct {
 
 // general is the state of the general-log parser between lines.
 type general struct {
-	open     bool // an entry is being collected
-	line     int
-	id       uint64
-	time     time.Time
-	command  string
-	text     []byte // argument, continuation lines appended
-	lastTime time.Time
-	iso      isoCache
-	isoForm  bool
+	open      bool // an entry is being collected
+	line      int
+	id        uint64
+	time      time.Time
+	command   string
+	text      []byte // argument, continuation lines appended
+	lastTime  time.Time
+	iso       isoCache
+	isoForm   bool
+	shortForm bool
 }
 
 // takesText says whether continuation lines belong to the command: only
@@ -77,8 +78,11 @@ func (r *Reader) nextGeneral() (Event, error) {
 		}
 		// MySQL 5.7+ stamps every entry: once the file shows that form, a
 		// line without an ISO stamp is statement text however it looks.
-		if e, isEntry := parseGeneralEntryCached(line, &g.iso); isEntry && (!g.isoForm || e.iso) {
+		// The other way round too: in a file of short stamps, a line with an
+		// ISO stamp is statement text.
+		if e, isEntry := parseGeneralEntryCached(line, &g.iso); isEntry && (!g.isoForm || e.iso) && !(g.shortForm && e.iso) {
 			g.isoForm = g.isoForm || e.iso
+			g.shortForm = g.shortForm || (e.hasTime && !e.iso)
 			ev, emit := r.finishGeneral()
 			g.open = true
 			g.line = r.lineNo
