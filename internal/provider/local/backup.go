@@ -105,7 +105,10 @@ func (m mariabackup) backup(ctx context.Context, srv server, dir string, fromRep
 // prepare makes a backup consistent (applies the redo log it copied), so
 // the directory is a data directory a server can start on.
 func (m mariabackup) prepare(ctx context.Context, dir string) error {
-	return m.run(ctx, "prepare", dir+".prepare.log", "--no-defaults", "--prepare", "--target-dir="+dir)
+	// backup-my.cnf carries the server's InnoDB layout and, for encrypted
+	// data, the key management plugin and key file prepare needs; no other
+	// option file (the machine's my.cnf describes another server).
+	return m.run(ctx, "prepare", dir+".prepare.log", "--defaults-file="+filepath.Join(dir, "backup-my.cnf"), "--prepare", "--target-dir="+dir)
 }
 
 // restore puts a prepared backup into datadir: moved (the backup is gone

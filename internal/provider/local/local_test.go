@@ -440,3 +440,53 @@ func TestBackupClone_FromSourceAndFromReplica(t *testing.T) {
 	// The replica kept replicating after --safe-slave-backup.
 	assertSameData(t, w.src, open(t, replica))
 }
+
+// An encrypted source's pages need its key: the replica and the target get
+// it, or their data would be unreadable.
+func TestProvider_EncryptedSource(t *testing.T) {
+	s := sandboxtest.New(t, sandbox.Options{Instances: 1, Encrypted: []int{1}})
+	src := s.Instances[0]
+	srcInst := provider.Instance{ID: "source", DSN: src.DSN(), PasswordFile: src.PasswordFile()}
+	sc := sandboxtest.Conn(t, src)
+	loadData(t, sc)
+	dir := t.TempDir()
+	p := newProvider(t, dir, srcInst)
+	t.Cleanup(func() {
+		if sb, err := sandbox.Load(dir); err == nil {
+			_ = sb.Down(context.Background(), false)
+		}
+	})
+	ctx := context.Background()
+	replica, err := p.CreateReplica(ctx, provider.ReplicaRequest{RunID: "e", ID: "e-replica"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !replica.Encrypted {
+		t.Errorf("replica of an encrypted source not encrypted: %+v", replica)
+	}
+	rc := open(t, replica)
+	assertSameData(t, sc, rc)
+	if _, err := replication.StopAndCapture(ctx, rc, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := p.Snapshot(ctx, "e", "e-snap", replica, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(snap.Location, "keys.txt")); err == nil {
+		t.Error("key file inside the snapshot's data")
+	}
+	target, err := p.Restore(ctx, snap, provider.TargetRequest{RunID: "e", ID: "e-target", Encrypted: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es, err := p.VerifyEncrypted(ctx, target); err != nil || !es.Encrypted {
+		t.Errorf("VerifyEncrypted = %+v, %v", es, err)
+	}
+	a, b := checksums(t, rc), checksums(t, open(t, target))
+	for name, sum := range a {
+		if b[name] != sum {
+			t.Errorf("%s: replica %d, target %d", name, sum, b[name])
+		}
+	}
+}
