@@ -130,7 +130,7 @@ func startWriter(t *testing.T, c *dbconn.Conn) (stop func() int) {
 	}
 }
 
-func open(t *testing.T, inst provider.Instance) *dbconn.Conn {
+func open(t testing.TB, inst provider.Instance) *dbconn.Conn {
 	t.Helper()
 	c, err := dbconn.Open(context.Background(), dbconn.Spec{Role: inst.ID, DSN: inst.DSN, PasswordFile: inst.PasswordFile}, nil)
 	if err != nil {
@@ -292,6 +292,14 @@ func TestProvider_ReplicaSnapshotEncryptedRestore(t *testing.T) {
 	}
 
 	tc := open(t, target)
+	// On disk, not just in information_schema: the replica's file holds the
+	// rows in clear, the target's does not.
+	if !fileContains(t, rc, "app/items.ibd", "item-1999") {
+		t.Error("control: the replica's items.ibd lacks the row text")
+	}
+	if fileContains(t, tc, "app/items.ibd", "item-1999") {
+		t.Error("the target's items.ibd holds row text in clear")
+	}
 	if st, err := replication.ReadStatus(ctx, tc); err != nil || st.Configured {
 		t.Fatalf("restored target still has replication configured: %+v %v", st, err)
 	}
@@ -489,4 +497,18 @@ func TestProvider_EncryptedSource(t *testing.T) {
 			t.Errorf("%s: replica %d, target %d", name, sum, b[name])
 		}
 	}
+}
+
+// fileContains reports whether a file of c's data directory holds text.
+func fileContains(t *testing.T, c *dbconn.Conn, rel, text string) bool {
+	t.Helper()
+	var datadir string
+	if err := c.DB.QueryRow("SELECT @@datadir").Scan(&datadir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(datadir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), text)
 }
