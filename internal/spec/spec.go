@@ -107,8 +107,6 @@ type Maintenance struct {
 // Local provider settings.
 type Local struct {
 	SandboxDir string `yaml:"sandbox_dir" json:"sandbox_dir"`
-	// BackupFrom names a replica DSN to take the backup from (backup-clone).
-	BackupFrom string `yaml:"backup_from" json:"backup_from,omitempty"`
 }
 
 // AWS provider settings.

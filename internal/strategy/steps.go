@@ -162,8 +162,8 @@ func restoreStep(s *spec.Spec, from string) Step {
 			return in
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) {
-			_, ok, err := e.instance(ctx, provider.RoleTarget)
-			return ok, err
+			inst, ok, err := e.instance(ctx, provider.RoleTarget)
+			return ok && ready(inst.Status), err
 		},
 		do: func(ctx context.Context, e *Env) error {
 			role := provider.RoleEncryptedCopy

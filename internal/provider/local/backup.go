@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -130,6 +131,9 @@ func (m mariabackup) run(ctx context.Context, what, logPath string, args ...stri
 	}
 	defer logf.Close()
 	cmd := exec.CommandContext(ctx, m.bin, args...)
+	// Dies with dbshift: a resumed step must not race an orphaned backup
+	// still writing into the same directory.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Run(); err != nil {
