@@ -13,10 +13,10 @@ func TestGaps_LongestAndAroundAMoment(t *testing.T) {
 		t.Errorf("longest gap = %+v", g)
 	}
 	cases := []struct {
-		name        string
-		t           time.Time
+		name          string
+		t             time.Time
 		after, before int64
-		d           time.Duration
+		d             time.Duration
 	}{
 		{"inside the outage", at(50), 2, 3, 98 * time.Millisecond},
 		{"on an ack", at(102), 4, 5, 28 * time.Millisecond},
