@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/go-sql-driver/mysql"
 )
 
 // CLI is the whole command tree. Each command group is a struct defined in its
@@ -23,12 +24,24 @@ import (
 type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
-	Preflight PreflightCmd `cmd:"" help:"Check a source (and target) before any migration work."`
-	Probe     ProbeCmd     `cmd:"" help:"Canary writer: write sequenced rows through the app endpoint, then prove none was lost."`
-	Position  PositionCmd  `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
-	Replicate ReplicateCmd `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
-	Sandbox   SandboxCmd   `cmd:"" help:"Local sandbox of real mariadbd instances."`
-	Version   VersionCmd   `cmd:"" help:"Print the version."`
+	Preflight    PreflightCmd    `cmd:"" help:"Check a source (and target) before any migration work."`
+	Position     PositionCmd     `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
+	Replicate    ReplicateCmd    `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
+	Plan         PlanCmd         `cmd:"" help:"Print every step of a migration spec in order (text, json, mermaid); changes nothing."`
+	Run          RunCmd          `cmd:"" help:"Run a migration spec; stops before cutover unless the spec says cutover: auto."`
+	Status       StatusCmd       `cmd:"" help:"Where a run is: each step's state and time."`
+	Resume       ResumeCmd       `cmd:"" help:"Continue a run after a crash, a reboot or Ctrl-C."`
+	Abort        AbortCmd        `cmd:"" help:"Undo a run: remove what it created; the source is not touched."`
+	Cutover      CutoverCmd      `cmd:"" help:"Zero-loss cutover: fence, drain, catch up exactly, promote, switch, fence old, reverse."`
+	Rollback     RollbackCmd     `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
+	Sandbox      SandboxCmd      `cmd:"" help:"Local sandbox of real mariadbd instances."`
+	Version      VersionCmd      `cmd:"" help:"Print the version."`
+	Querylog     QuerylogCmd     `cmd:"" help:"Read general and slow query logs."`
+	Replay       ReplayCmd       `cmd:"" help:"Replay logged queries: load test at several concurrencies, or --compare two servers."`
+	CheckUpgrade CheckUpgradeCmd `cmd:"" name:"check-upgrade" help:"Check a source for what breaks on MySQL 8.0/8.4: schema, accounts, variables and logged queries."`
+	Bufferpool   BufferpoolCmd   `cmd:"" help:"Resize the InnoDB buffer pool gently."`
+	Maintenance  MaintenanceCmd  `cmd:"" help:"Helpers for the read-only maintenance window."`
+	Probe        ProbeCmd        `cmd:"" help:"Canary writer: write sequenced rows through the app endpoint, then prove none was lost."`
 }
 
 // App is what every command's Run receives: the context (cancelled on
@@ -101,6 +114,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cli.LogLevel))
+	// The driver logs lost connections on its own; route them to debug so a
+	// killed session during a fence does not look like a failure.
+	_ = mysql.SetLogger(driverLogger{log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))})
 	app := &App{
 		Ctx:    ctx,
 		Stdout: stdout,
@@ -118,3 +134,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	return 0
 }
+
+// driverLogger adapts go-sql-driver/mysql's logger to slog at debug level.
+type driverLogger struct {
+	log *slog.Logger
+}
+
+func (d driverLogger) Print(v ...any) { d.log.Debug("mysql driver", "msg", fmt.Sprint(v...)) }

@@ -130,18 +130,43 @@ func (i *Instance) Start(ctx context.Context) error {
 }
 
 func (i *Instance) install(ctx context.Context) error {
-	if err := os.MkdirAll(i.DataDir(), 0o700); err != nil {
-		return err
-	}
-	args := []string{"--no-defaults", "--datadir=" + i.DataDir(), "--auth-root-authentication-method=normal", "--skip-test-db"}
+	// A private tmpdir: concurrent bootstraps sharing /tmp fail now and then
+	// ("Unknown table 'mysql.tmp_user_sys'").
+	args := []string{"--no-defaults", "--datadir=" + i.DataDir(), "--tmpdir=" + filepath.Join(i.Dir, "tmp"), "--auth-root-authentication-method=normal", "--skip-test-db"}
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}
-	out, err := exec.CommandContext(ctx, i.bin.installDB, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("mariadb-install-db: %w: %s", err, lastLines(string(out), 5))
+	var err error
+	// One retry on a clean directory, should a bootstrap still fail.
+	for attempt := 0; attempt < 2; attempt++ {
+		if err = os.RemoveAll(i.DataDir()); err != nil {
+			return err
+		}
+		if err = os.MkdirAll(i.DataDir(), 0o700); err != nil {
+			return err
+		}
+		out, runErr := exec.CommandContext(ctx, i.bin.installDB, args...).CombinedOutput()
+		_ = os.WriteFile(filepath.Join(i.Dir, "install.log"), out, 0o600)
+		if runErr == nil {
+			return nil
+		}
+		err = fmt.Errorf("mariadb-install-db: %w: %s (full output in %s)", runErr, errorLines(string(out)), filepath.Join(i.Dir, "install.log"))
 	}
-	return nil
+	return err
+}
+
+// errorLines keeps the lines of a tool's output that say what went wrong.
+func errorLines(out string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "ERROR") || strings.Contains(l, "[ERROR]") || strings.Contains(l, "error") {
+			keep = append(keep, strings.TrimSpace(l))
+		}
+	}
+	if len(keep) == 0 {
+		return lastLines(out, 3)
+	}
+	return strings.Join(keep, " | ")
 }
 
 func (i *Instance) writeConfig() error {

@@ -1,0 +1,431 @@
+// Package cutover moves the writes of an application from a source to a
+// target that replicates from it, losing nothing and never letting both take
+// writes. Run reads like the runbook; every numbered step is the same step
+// in ../shared/DESIGN.md.
+//
+//  1. gate        target replicating, no error, lag under the bound, target read-only
+//  2. hook        before-fence (maintenance page on)
+//  3. fence       source stops taking writes; wait until the fence is observed
+//  4. drain       no write transaction still open on the source
+//  5. record      the source's final coordinates, journaled at once
+//  6. catch-up    the target has executed exactly those coordinates
+//     -- anything failing up to here aborts: source writable again, target replicating --
+//  7. promote     POINT OF NO RETURN: stop/reset replication, record the
+//     target's coordinates, open writes on the target
+//  8. switch      traffic to the target
+//  9. fence old   the old source stays fenced; optionally replicates back (reverse)
+//  10. report     phases, write-unavailable ms, client-visible ms
+package cutover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/journal"
+	"github.com/dbshift/dbshift/internal/replication"
+	"github.com/dbshift/dbshift/internal/switcher"
+)
+
+// Options are the cutover's settings. Zero values take the defaults noted.
+type Options struct {
+	MaxLag         time.Duration // gate: heartbeat lag bound (1s)
+	GateStable     time.Duration // gate: how long the lag must stay under it (1s)
+	GateTimeout    time.Duration // gate: give up after (60s)
+	FenceTimeout   time.Duration // fence: lock wait and observation bound (5s)
+	DrainTimeout   time.Duration // drain: how long open transactions may take (10s)
+	KillAfter      time.Duration // drain: kill blockers older than this (0: never)
+	CatchupTimeout time.Duration // catch-up: how long the target may take (30s)
+	KeepReadOnly   bool          // promote: leave the target read-only (open-writes later)
+	Reverse        bool          // fence old: replicate old <- new from the promotion coordinates
+	// Fence fences the source (default: read_only via ReadOnly).
+	Fence Fencer
+	// ReadOnly opens the target (default: SET GLOBAL).
+	ReadOnly ReadOnlyControl
+	Switch   switcher.Switcher // nil: no traffic switch (the operator's own)
+	Hooks    []Hook
+	// SourceAddr/TargetAddr are the addresses the servers reach each other
+	// by, for reverse replication (default: the DSNs').
+	SourceAddr, TargetAddr string
+	ReplUser               string
+	Journal                *journal.Journal // required
+	Log                    *slog.Logger
+}
+
+func (o *Options) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.MaxLag, time.Second)
+	def(&o.GateStable, time.Second)
+	def(&o.GateTimeout, 60*time.Second)
+	def(&o.FenceTimeout, 5*time.Second)
+	def(&o.DrainTimeout, 10*time.Second)
+	def(&o.CatchupTimeout, 30*time.Second)
+	if o.ReadOnly == nil {
+		o.ReadOnly = SQLReadOnly{LockWait: o.FenceTimeout}
+	}
+	if o.Fence == nil {
+		o.Fence = ReadOnlyFence{Control: o.ReadOnly}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.ReplUser == "" {
+		o.ReplUser = "dbshift_repl"
+	}
+}
+
+// Journal step names.
+const (
+	stepGate    = "gate"
+	stepFence   = "fence"
+	stepDrain   = "drain"
+	stepRecord  = "record"
+	stepCatchup = "catchup"
+	stepPromote = "promote" // its "start" entry is the point of no return
+	stepOpen    = "open-writes"
+	stepSwitch  = "switch"
+	stepReverse = "reverse"
+	stepAbort   = "abort"
+	stepReport  = "report"
+)
+
+// ErrAborted wraps every failure before the point of no return: the source
+// took writes again and the target still replicates.
+var ErrAborted = errors.New("cutover aborted, nothing changed")
+
+// Run performs the cutover. On error before the point of no return it has
+// already undone the fence; the report says why either way.
+func Run(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
+	o.defaults()
+	if len(o.Journal.Entries()) > 0 {
+		return nil, errors.New("the cutover journal is not empty: resume the cutover it records (--resume) or start with a fresh state directory")
+	}
+	r := newReport(source, target)
+	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
+
+	// 1. Gate: nothing is touched unless the target could take over now.
+	if err := c.phase("gate", c.gate); err != nil {
+		return c.abort(err, false)
+	}
+	// 2. Hook before-fence (maintenance mode on, for instance).
+	if err := c.hook(HookBeforeFence); err != nil {
+		return c.abort(err, false)
+	}
+	// 3. Fence the source and wait until the fence is observed.
+	if err := c.phase("fence", c.fence); err != nil {
+		return c.abort(err, true)
+	}
+	if err := c.hook(HookAfterFence); err != nil {
+		return c.abort(err, true)
+	}
+	// 4. Drain: no application write transaction still open.
+	if err := c.phase("drain", c.drain); err != nil {
+		return c.abort(err, true)
+	}
+	// 5-6. Record the final coordinates and wait for the target to execute
+	// exactly them; repeat if the source moved (writes from accounts the
+	// fence does not bind, or RDS's own heartbeat).
+	if err := c.phase("catch-up", c.recordAndCatchUp); err != nil {
+		return c.abort(err, true)
+	}
+	// 7. Point of no return.
+	if err := c.phase("promote", c.promote); err != nil {
+		return r, c.finishErr(fmt.Errorf("promote (past the point of no return; re-run with --resume): %w", err))
+	}
+	return c.afterPromote()
+}
+
+// run carries one cutover's state between its steps.
+type run struct {
+	ctx      context.Context
+	src, tgt *dbconn.Conn
+	o        Options
+	r        *Report
+	final    replication.Coordinates
+	promoted replication.Coordinates
+}
+
+func (c *run) afterPromote() (*Report, error) {
+	if err := c.hook(HookAfterPromote); err != nil {
+		c.r.Warnings = append(c.r.Warnings, err.Error())
+	}
+	// 8. Switch traffic.
+	if err := c.phase("switch", c.switchTraffic); err != nil {
+		c.r.Warnings = append(c.r.Warnings, "traffic not switched: "+err.Error())
+	}
+	if err := c.hook(HookAfterSwitch); err != nil {
+		c.r.Warnings = append(c.r.Warnings, err.Error())
+	}
+	// 9. The old source stays fenced; optionally it replicates back.
+	if c.o.Reverse {
+		if err := c.phase("reverse", c.reverse); err != nil {
+			c.r.Warnings = append(c.r.Warnings, "reverse replication not started: "+err.Error())
+		}
+	}
+	// 10. Report.
+	c.r.complete()
+	_ = c.o.Journal.Append(stepReport, "done", map[string]string{"outcome": c.r.Outcome})
+	return c.r, nil
+}
+
+func (c *run) phase(name string, f func() error) error {
+	p := c.r.start(name)
+	c.o.Log.Info("cutover phase", "phase", name)
+	err := f()
+	c.r.end(p, err)
+	return err
+}
+
+func (c *run) hook(phase string) error {
+	out, err := runHook(c.ctx, c.o.Hooks, phase, c.src.Addr, c.tgt.Addr)
+	if out != "" {
+		c.r.HookOutput = append(c.r.HookOutput, phase+": "+out)
+	}
+	return err
+}
+
+// gate: target IO and SQL threads running, no error, heartbeat lag under
+// the bound for a stable period, target read-only, switch possible.
+func (c *run) gate() error {
+	if err := c.o.Journal.Append(stepGate, "start", nil); err != nil {
+		return err
+	}
+	lag, err := replication.WaitCaughtUp(c.ctx, c.src, c.tgt, replication.WaitOptions{
+		MaxLag: c.o.MaxLag, Stable: c.o.GateStable, Timeout: c.o.GateTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	c.r.GateLagMS = lag.Heartbeat.Milliseconds()
+	ro, err := replication.ReadOnly(c.ctx, c.tgt)
+	if err != nil {
+		return err
+	}
+	if !ro {
+		return fmt.Errorf("gate: %s is writable: a replica that takes writes could diverge; set it read-only first", c.tgt)
+	}
+	if c.o.Switch != nil {
+		if err := c.o.Switch.Check(c.ctx, endpointOf(c.src), endpointOf(c.tgt)); err != nil {
+			return fmt.Errorf("gate: switch %s: %w", c.o.Switch.Name(), err)
+		}
+	}
+	return c.o.Journal.Append(stepGate, "done", map[string]string{"lag_ms": strconv.FormatInt(lag.Heartbeat.Milliseconds(), 10)})
+}
+
+func (c *run) fence() error {
+	if err := c.o.Journal.Append(stepFence, "start", map[string]string{"kind": c.o.Fence.Describe()}); err != nil {
+		return err
+	}
+	c.r.FenceStart = time.Now()
+	if err := c.o.Fence.Fence(c.ctx, c.src); err != nil {
+		// MySQL's read_only waits for open write transactions: name them.
+		if bs, lerr := openWriteTransactions(c.ctx, c.src); lerr == nil {
+			c.r.Blockers = bs
+		}
+		return fmt.Errorf("fence: %w", err)
+	}
+	deadline := time.Now().Add(c.o.FenceTimeout)
+	for {
+		ok, err := c.o.Fence.Observed(c.ctx, c.src)
+		if err != nil {
+			return fmt.Errorf("fence: %w", err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("fence: %s not observed on %s after %s", c.o.Fence.Describe(), c.src, c.o.FenceTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.r.FenceObserved = time.Now()
+	return c.o.Journal.Append(stepFence, "done", nil)
+}
+
+func (c *run) drain() error {
+	blockers, err := drain(c.ctx, c.src, c.o.DrainTimeout, c.o.KillAfter)
+	c.r.Blockers = blockers
+	if err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	return c.o.Journal.Append(stepDrain, "done", map[string]string{"blockers": strconv.Itoa(len(blockers))})
+}
+
+func (c *run) recordAndCatchUp() error {
+	for attempt := 1; ; attempt++ {
+		final, err := replication.SourcePosition(c.ctx, c.src)
+		if err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		// Losing these is the one unrecoverable mistake: journal first.
+		if err := c.o.Journal.Append(stepRecord, "data", coordData(final)); err != nil {
+			return err
+		}
+		c.final = final
+		c.r.SourceFinal = final
+		if err := replication.WaitExecuted(c.ctx, c.tgt, final, false, c.o.CatchupTimeout); err != nil {
+			return fmt.Errorf("catch-up: %w", err)
+		}
+		again, err := replication.SourcePosition(c.ctx, c.src)
+		if err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		if replication.Compare(again, final) == 0 {
+			return c.o.Journal.Append(stepCatchup, "done", coordData(final))
+		}
+		if attempt == 5 {
+			return fmt.Errorf("catch-up: %s keeps writing after the fence (%s -> %s): accounts with SUPER or READ ONLY ADMIN bypass read_only", c.src, final, again)
+		}
+		c.o.Log.Warn("source moved after the fence; waiting again", "from", final.String(), "to", again.String())
+	}
+}
+
+// promote crosses the point of no return: from here on the target is the
+// primary, so failures are reported and resumed forward, never undone. Every
+// step checks the servers first, so a resumed run can re-enter it.
+func (c *run) promote() error {
+	j := c.o.Journal
+	if _, crossed := j.Last(stepPromote, "start"); !crossed {
+		if err := j.Append(stepPromote, "start", coordData(c.final)); err != nil {
+			return err
+		}
+	}
+	st, err := replication.ReadStatus(c.ctx, c.tgt)
+	if err != nil {
+		return err
+	}
+	if st.Configured {
+		// The target must hold exactly the final coordinates before
+		// replication is thrown away.
+		if st.SQLRunning == "Yes" {
+			if err := replication.WaitExecuted(c.ctx, c.tgt, c.final, false, c.o.CatchupTimeout); err != nil {
+				return err
+			}
+		} else if replication.Compare(st.Executed, c.final) != 0 {
+			return fmt.Errorf("%s stopped replicating at %s, not at the source's final %s", c.tgt, st.Executed, c.final)
+		}
+		if c.o.KeepReadOnly {
+			// Keep replication configured (stopped) so a rollback before
+			// writes open has nothing to undo.
+			err = replication.Stop(c.ctx, c.tgt)
+		} else {
+			err = replication.Reset(c.ctx, c.tgt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if v, ok := j.Value(stepPromote, "target_file"); ok && v != "" {
+		e, _ := j.Last(stepPromote, "data")
+		c.promoted = coordFrom(e.Data, "target_")
+	} else {
+		if c.promoted, err = replication.SourcePosition(c.ctx, c.tgt); err != nil {
+			return err
+		}
+		if err := j.Append(stepPromote, "data", prefixed("target_", coordData(c.promoted))); err != nil {
+			return err
+		}
+	}
+	c.r.TargetPromotion = c.promoted
+	if !c.o.KeepReadOnly && !j.Done(stepOpen) {
+		if err := c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, false); err != nil {
+			return fmt.Errorf("opening writes on %s: %w", c.tgt, err)
+		}
+		c.r.TargetWritable = time.Now()
+		if err := j.Append(stepOpen, "done", nil); err != nil {
+			return err
+		}
+	}
+	return j.Append(stepPromote, "done", nil)
+}
+
+func (c *run) switchTraffic() error {
+	if c.o.Journal.Done(stepSwitch) {
+		return nil
+	}
+	if c.o.Switch != nil {
+		if err := c.o.Switch.Switch(c.ctx, endpointOf(c.src), endpointOf(c.tgt)); err != nil {
+			return err
+		}
+	}
+	c.r.SwitchDone = time.Now()
+	return c.o.Journal.Append(stepSwitch, "done", nil)
+}
+
+// reverse points the old source at the new primary from the promotion
+// coordinates, so a rollback loses no write made after the cutover.
+func (c *run) reverse() error {
+	if c.o.KeepReadOnly {
+		return errors.New("--reverse starts only once writes are open (after open-writes)")
+	}
+	if c.o.Journal.Done(stepReverse) {
+		return nil
+	}
+	res, err := replication.Setup(c.ctx, c.tgt, c.src, replication.SetupOptions{
+		From: c.promoted, ReplUser: c.o.ReplUser, ReplHost: c.src.Host(), SourceAddr: c.o.TargetAddr,
+	})
+	if err != nil {
+		return err
+	}
+	c.r.Reverse = &res
+	return c.o.Journal.Append(stepReverse, "done", prefixed("target_", coordData(c.promoted)))
+}
+
+// abort undoes the fence (if it was put up) and reports why; the target
+// was never touched, so it still replicates.
+func (c *run) abort(cause error, unfence bool) (*Report, error) {
+	// A fresh context: an interrupted run must still unfence.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 30*time.Second)
+	defer cancel()
+	var errs []error
+	if unfence {
+		if err := c.o.Fence.Unfence(ctx, c.src); err != nil {
+			errs = append(errs, fmt.Errorf("UNFENCE FAILED, the source may still refuse writes: %w", err))
+		}
+	}
+	if _, err := runHook(ctx, c.o.Hooks, HookAfterAbort, c.src.Addr, c.tgt.Addr); err != nil {
+		errs = append(errs, err)
+	}
+	_ = c.o.Journal.Append(stepAbort, "done", map[string]string{"reason": cause.Error()})
+	c.r.abort(cause)
+	if len(errs) > 0 {
+		return c.r, fmt.Errorf("%w: %w; %w", ErrAborted, cause, errors.Join(errs...))
+	}
+	return c.r, fmt.Errorf("%w: %w", ErrAborted, cause)
+}
+
+func (c *run) finishErr(err error) error {
+	c.r.Outcome = "failed"
+	c.r.Reason = err.Error()
+	return err
+}
+
+func coordData(co replication.Coordinates) map[string]string {
+	return map[string]string{"file": co.File, "pos": strconv.FormatUint(co.Position, 10), "gtid": co.GTID}
+}
+
+func prefixed(p string, m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[p+k] = v
+	}
+	return out
+}
+
+func coordFrom(data map[string]string, p string) replication.Coordinates {
+	pos, _ := strconv.ParseUint(data[p+"pos"], 10, 64)
+	return replication.Coordinates{File: data[p+"file"], Position: pos, GTID: data[p+"gtid"]}
+}
+
+// endpointOf names a server for the traffic switch.
+func endpointOf(conn *dbconn.Conn) switcher.Endpoint {
+	return switcher.Endpoint{Name: conn.Role, Addr: conn.Addr}
+}

@@ -1,0 +1,113 @@
+package cutover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/replication"
+)
+
+// Resume finishes a cutover that was interrupted (Ctrl-C, SIGKILL, a lost
+// machine), using the journal and the servers:
+//   - past the point of no return, it goes forward: the target is the
+//     primary; finish promotion, switch, reverse;
+//   - before it, it backs out: unfence the source; the target never stopped
+//     replicating. Exactly one server takes writes either way.
+func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
+	o.defaults()
+	j := o.Journal
+	if len(j.Entries()) == 0 {
+		return nil, errors.New("the journal is empty: no cutover to resume")
+	}
+	r := newReport(source, target)
+	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
+	if e, ok := j.Last(stepReport, "done"); ok {
+		r.Outcome = e.Data["outcome"]
+		r.Reason = "already finished; nothing to resume"
+		return r, nil
+	}
+	if e, crossed := j.Last(stepPromote, "start"); crossed {
+		c.final = coordFrom(e.Data, "")
+		r.SourceFinal = c.final
+		r.Warnings = append(r.Warnings, "resumed past the point of no return: going forward")
+		if err := c.phase("promote", c.promote); err != nil {
+			return r, c.finishErr(fmt.Errorf("promote (resumed): %w", err))
+		}
+		return c.afterPromote()
+	}
+	if _, ok := j.Last(stepAbort, "done"); ok {
+		r.Outcome = "aborted"
+		r.Reason = "already aborted; nothing to resume"
+		return r, nil
+	}
+	// Before the point of no return: back out.
+	if _, fenced := j.Last(stepFence, "start"); fenced {
+		return c.abort(errors.New("interrupted before the point of no return; resumed by backing out"), true)
+	}
+	return c.abort(errors.New("interrupted before the fence; nothing was changed"), false)
+}
+
+// OpenWrites ends a --keep-read-only cutover: it forgets the old source and
+// opens writes on the target.
+func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, error) {
+	o.defaults()
+	r := &Report{Target: target.String(), Blockers: []Blocker{}}
+	if !o.Journal.Done(stepPromote) {
+		return r, errors.New("no promoted target in the journal: run the cutover first")
+	}
+	if o.Journal.Done(stepOpen) {
+		r.Outcome, r.Reason = "completed", "writes were already open"
+		return r, nil
+	}
+	if st, err := replication.ReadStatus(ctx, target); err != nil {
+		return r, err
+	} else if st.Configured {
+		if err := replication.Reset(ctx, target); err != nil {
+			return r, err
+		}
+	}
+	if err := o.ReadOnly.SetReadOnly(ctx, target, false); err != nil {
+		return r, err
+	}
+	r.TargetWritable = time.Now()
+	r.Outcome = "completed"
+	return r, o.Journal.Append(stepOpen, "done", nil)
+}
+
+// RollbackReadOnly undoes a --keep-read-only cutover before writes opened:
+// traffic back to the source, the target replicates again from where it
+// stopped (the source's final coordinates), the source takes writes again.
+// Nothing was written anywhere in between, so nothing is undone.
+func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
+	o.defaults()
+	r := newReport(source, target)
+	if o.Journal.Done(stepOpen) {
+		return r, errors.New("writes are already open on the target: roll back with a reverse cutover (dbshift rollback)")
+	}
+	if !o.Journal.Done(stepPromote) {
+		return r, errors.New("no read-only switchover in the journal to roll back")
+	}
+	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
+	if err := c.phase("switch-back", func() error {
+		if o.Switch != nil {
+			return o.Switch.Switch(ctx, endpointOf(target), endpointOf(source))
+		}
+		return nil
+	}); err != nil {
+		return r, err
+	}
+	if err := c.phase("replicate", func() error {
+		_, err := replication.Start(ctx, target, 30*time.Second)
+		return err
+	}); err != nil {
+		return r, err
+	}
+	if err := c.phase("unfence", func() error { return o.Fence.Unfence(ctx, source) }); err != nil {
+		return r, err
+	}
+	r.Outcome = "rolled back"
+	return r, o.Journal.Append(stepReport, "done", map[string]string{"outcome": "rolled back"})
+}

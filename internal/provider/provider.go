@@ -1,0 +1,139 @@
+// Package provider is the control plane a migration drives: where instances,
+// replicas and snapshots come from. `local` implements it with mariadbd and
+// mariabackup on this machine; `aws` with the RDS API. Strategies only call
+// this interface, so a runbook is the same steps on either.
+package provider
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
+)
+
+// Tags every created resource carries, so abort and resume find exactly what
+// a run made (and nothing else).
+const (
+	TagRunID = "dbshift:run-id"
+	TagRole  = "dbshift:role"
+)
+
+// Roles of the resources a run creates.
+const (
+	RoleTempReplica   = "temp-replica"
+	RoleSnapshot      = "snapshot"
+	RoleEncryptedCopy = "encrypted-snapshot"
+	RoleTarget        = "target"
+	RoleFenceGroup    = "fence-security-group"
+)
+
+// Instance is a database server the provider knows.
+type Instance struct {
+	ID   string `json:"id"`
+	Role string `json:"role"`
+	// Addr is host:port as dbshift reaches it.
+	Addr string `json:"addr"`
+	// DSN is the admin DSN without password; Password says where the
+	// password comes from (never the password itself).
+	DSN          string `json:"dsn"`
+	PasswordFile string `json:"password_file,omitempty"`
+	PasswordEnv  string `json:"password_env,omitempty"`
+	Encrypted    bool   `json:"encrypted"`
+	Status       string `json:"status"`
+}
+
+// Spec is how to connect to the instance.
+func (i Instance) Spec(role string) dbconn.Spec {
+	return dbconn.Spec{Role: role, DSN: i.DSN, PasswordFile: i.PasswordFile}
+}
+
+// Snapshot is a point-in-time copy of an instance.
+type Snapshot struct {
+	ID        string `json:"id"`
+	Role      string `json:"role"`
+	Source    string `json:"source"` // instance ID it was taken from
+	Encrypted bool   `json:"encrypted"`
+	KeyID     string `json:"key_id,omitempty"`
+	Status    string `json:"status"`
+	// Location is provider-specific (a directory for local, an ARN for aws).
+	Location string `json:"location,omitempty"`
+}
+
+// ReplicaRequest asks for a temporary replica of the source.
+type ReplicaRequest struct {
+	RunID  string
+	ID     string
+	Source Instance
+}
+
+// TargetRequest says what the restored target must become.
+type TargetRequest struct {
+	RunID         string
+	ID            string
+	Encrypted     bool
+	InstanceClass string
+	EngineVersion string
+	Parameters    map[string]string
+	// CopyFrom names the source whose settings the target inherits unless
+	// overridden (class, subnet group, parameter group, security groups).
+	CopyFrom Instance
+}
+
+// Progress receives percent-complete updates of long operations.
+type Progress func(percent int, status string)
+
+// Provider is the control plane of one platform.
+type Provider interface {
+	Name() string
+	// Source resolves the migration's source instance.
+	Source(ctx context.Context) (Instance, error)
+	// CreateReplica makes a temporary replica of the source and returns once
+	// it replicates (RDS: CreateDBInstanceReadReplica + wait available).
+	CreateReplica(ctx context.Context, req ReplicaRequest, p Progress) (Instance, error)
+	// Snapshot takes a snapshot of a replica the caller stopped (with
+	// replication.StopAndCapture: mysql.rds_stop_replication on RDS), so the
+	// snapshot holds exactly the captured coordinates.
+	Snapshot(ctx context.Context, runID, id string, of Instance, p Progress) (Snapshot, error)
+	// CopyEncrypted copies a snapshot encrypted with keyID.
+	CopyEncrypted(ctx context.Context, runID, id string, snap Snapshot, keyID string, p Progress) (Snapshot, error)
+	// Restore creates the target from a snapshot.
+	Restore(ctx context.Context, snap Snapshot, req TargetRequest, p Progress) (Instance, error)
+	// VerifyEncrypted proves the instance's storage is encrypted at rest.
+	VerifyEncrypted(ctx context.Context, inst Instance) (EncryptionStatus, error)
+	// Find returns a resource of the run by its role tag, so a resumed run
+	// reuses what an interrupted one created instead of creating another.
+	FindInstance(ctx context.Context, runID, role string) (Instance, bool, error)
+	FindSnapshot(ctx context.Context, runID, role string) (Snapshot, bool, error)
+	DeleteInstance(ctx context.Context, inst Instance) error
+	DeleteSnapshot(ctx context.Context, snap Snapshot) error
+}
+
+// EncryptionStatus is what VerifyEncrypted found.
+type EncryptionStatus struct {
+	Encrypted bool   `json:"encrypted"`
+	Detail    string `json:"detail"` // "StorageEncrypted=true (kms ...)" or "42/42 tablespaces encrypted"
+	Total     int    `json:"total"`
+	Done      int    `json:"done"`
+}
+
+// ErrNotFound is returned for a resource that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Poll calls f every interval until it reports done, an error, or ctx ends.
+// Waits end on a condition, never on time alone.
+func Poll(ctx context.Context, interval time.Duration, f func() (bool, error)) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		done, err := f()
+		if err != nil || done {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
