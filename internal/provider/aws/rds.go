@@ -41,6 +41,7 @@ type SecurityGroupMembership struct {
 type Snapshot struct {
 	ID, ARN, Status  string
 	InstanceID       string
+	EngineVersion    string
 	PercentProgress  int
 	Encrypted        bool
 	KmsKeyID         string
@@ -93,6 +94,7 @@ func fromSnapshot(d rdstypes.DBSnapshot) Snapshot {
 	return Snapshot{
 		ID: awssdk.ToString(d.DBSnapshotIdentifier), ARN: awssdk.ToString(d.DBSnapshotArn),
 		Status: awssdk.ToString(d.Status), InstanceID: awssdk.ToString(d.DBInstanceIdentifier),
+		EngineVersion:   awssdk.ToString(d.EngineVersion),
 		PercentProgress: int(awssdk.ToInt32(d.PercentProgress)), Encrypted: awssdk.ToBool(d.Encrypted),
 		KmsKeyID: awssdk.ToString(d.KmsKeyId), SourceSnapshotID: awssdk.ToString(d.SourceDBSnapshotIdentifier),
 		Tags: tagMap(d.TagList),
