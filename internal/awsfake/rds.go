@@ -28,6 +28,7 @@ type instance struct {
 	paramGroup                       string
 	paramApply                       string // in-sync, applying, pending-reboot
 	paramApplyAt                     time.Time
+	applying                         map[string]string // parameters taking effect at paramApplyAt
 	sgs                              []*sgMembership
 	host                             string
 	port                             int
@@ -335,6 +336,10 @@ func (s *Server) settle() {
 		i.sgs = kept
 		if i.paramApply == "applying" && !now.Before(i.paramApplyAt) {
 			i.paramApply = "in-sync"
+			if s.paramHook != nil && len(i.applying) > 0 {
+				s.paramHook(i.id, i.applying)
+			}
+			i.applying = nil
 		}
 	}
 	for _, sn := range s.snapshots {
@@ -1022,6 +1027,7 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 	}
 	now := s.clock.Now()
 	immediate := false
+	changed := map[string]string{}
 	for _, it := range items {
 		k := it["ParameterName"]
 		if !contains(g.order, k) {
@@ -1031,6 +1037,7 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 		switch it["ApplyMethod"] {
 		case "immediate":
 			immediate = true
+			changed[k] = it["ParameterValue"]
 		case "pending-reboot":
 		default:
 			return nil, errf("InvalidParameterValue", "ApplyMethod must be immediate or pending-reboot for %s", k)
@@ -1042,6 +1049,12 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 		}
 		if immediate {
 			i.paramApply, i.paramApplyAt = "applying", now.Add(s.d.ParameterApply)
+			if i.applying == nil {
+				i.applying = map[string]string{}
+			}
+			for k, v := range changed {
+				i.applying[k] = v
+			}
 		} else {
 			i.paramApply = "pending-reboot"
 		}
@@ -1091,4 +1104,15 @@ func (s *Server) AttachEndpoint(id, host string, port int) bool {
 		i.host, i.port = host, port
 	}
 	return ok
+}
+
+// SetParameterApplyFunc lets a test make parameter changes real on the
+// servers backing instances: fn gets the instance and the parameters
+// modified with ApplyMethod=immediate when the instance's parameter group
+// turns in-sync (e.g. SET GLOBAL read_only=1 on the sandbox behind it). fn
+// runs with the fake locked and must not call the fake.
+func (s *Server) SetParameterApplyFunc(fn func(instanceID string, params map[string]string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paramHook = fn
 }

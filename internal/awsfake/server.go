@@ -159,6 +159,7 @@ type Server struct {
 	tags         map[string][]Tag // ARN -> tags (RDS)
 	logs         map[string][]*logFile
 	endpointFor  func(id string) (host string, port int, ok bool)
+	paramHook    func(instanceID string, params map[string]string)
 }
 
 // Tag is a key/value pair on a resource.
