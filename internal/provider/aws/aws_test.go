@@ -395,7 +395,7 @@ func TestParameters_ReadOnlyFenceApplied(t *testing.T) {
 
 // newProviderFor is a fresh provider (a new dbshift process) on the fake:
 // static credentials, the fake's clock, fast SDK retry backoff.
-func newProviderFor(t *testing.T, f *awsfake.Server, mod func(*Config)) *Provider {
+func newProviderFor(t testing.TB, f *awsfake.Server, mod func(*Config)) *Provider {
 	t.Helper()
 	// Keep the SDK away from the developer's ~/.aws and AWS_* settings.
 	dir := t.TempDir()
