@@ -29,6 +29,7 @@ type instance struct {
 	paramApply                       string // in-sync, applying, pending-reboot
 	paramApplyAt                     time.Time
 	applying                         map[string]string // parameters taking effect at paramApplyAt
+	origin                           Backing
 	sgs                              []*sgMembership
 	host                             string
 	port                             int
@@ -361,7 +362,9 @@ func (i *instance) endpointless() bool { return i.host == "" }
 
 func (s *Server) attachEndpoint(i *instance) {
 	if s.endpointFor != nil {
-		if h, p, ok := s.endpointFor(i.id); ok {
+		b := i.origin
+		b.InstanceID = i.id
+		if h, p, ok := s.endpointFor(b); ok {
 			i.host, i.port = h, p
 			return
 		}
@@ -627,6 +630,7 @@ func (s *Server) createReadReplica(p params) (*node, *apiError) {
 	}
 	i.multiAZ = p.boolean("MultiAZ")
 	i.replicaSource = src.id
+	i.origin = Backing{Kind: "read-replica", SourceInstanceID: src.id, Encrypted: i.encrypted}
 	src.replicas = append(src.replicas, i.id)
 	s.instances[i.id] = i
 	if tags := p.tags("Tags"); len(tags) > 0 {
@@ -941,6 +945,7 @@ func (s *Server) restore(p params) (*node, *apiError) {
 	}
 	i.engine, i.engineVersion, i.allocated = sn.engine, sn.version, sn.allocated
 	i.encrypted, i.kmsKey = sn.encrypted, sn.kmsKey
+	i.origin = Backing{Kind: "restore", SourceInstanceID: sn.instanceID, SnapshotID: sn.id, Encrypted: sn.encrypted}
 	i.subnetGroup = "default"
 	if g := p.get("DBSubnetGroupName"); g != "" {
 		if _, ok := s.subnetGroups[g]; !ok {
