@@ -235,7 +235,7 @@ func (r *RDS) DeleteInstance(ctx context.Context, inst provider.Instance) error 
 	if i.Tags[TagRunID] == "" {
 		return fmt.Errorf("deleting DB instance %s: it has no %s tag: %w", inst.ID, TagRunID, ErrNotOurs)
 	}
-	if err := r.api.DeleteInstance(ctx, inst.ID); err != nil {
+	if err := r.api.DeleteInstanceWhenPossible(ctx, inst.ID, r.wait(nil)); err != nil {
 		return err
 	}
 	return r.api.WaitInstanceDeleted(ctx, inst.ID, r.wait(nil))

@@ -80,7 +80,7 @@ func (p *Provider) DeleteRunResources(ctx context.Context, runID string, roles [
 		if !want[i.Tags[TagRole]] {
 			continue
 		}
-		if err := p.DeleteInstance(ctx, i.ID); err != nil {
+		if err := p.DeleteInstanceWhenPossible(ctx, i.ID, o); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -481,6 +482,18 @@ func (p *Provider) DeleteInstance(ctx context.Context, id string) error {
 		}
 	}
 	return fmt.Errorf("deleting DB instance %s: %w", id, err)
+}
+
+// DeleteInstanceWhenPossible deletes an instance; one that RDS will not
+// delete yet (modifying, backing-up, rebooting) is waited for first.
+func (p *Provider) DeleteInstanceWhenPossible(ctx context.Context, id string, o WaitOptions) error {
+	err := p.DeleteInstance(ctx, id)
+	if errorCode(err) == "InvalidDBInstanceState" {
+		if _, err = p.WaitInstanceAvailable(ctx, id, o); err == nil || errors.Is(err, ErrFailed) {
+			err = p.DeleteInstance(ctx, id)
+		}
+	}
+	return err
 }
 
 // DeleteSnapshot deletes a snapshot; deleting one that is gone succeeds.
