@@ -93,7 +93,7 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
 	if err := c.phase("switch-back", func() error {
 		if o.Switch != nil {
-			return o.Switch.Switch(ctx, target.Addr, source.Addr)
+			return o.Switch.Switch(ctx, endpointOf(target), endpointOf(source))
 		}
 		return nil
 	}); err != nil {

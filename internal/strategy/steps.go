@@ -371,6 +371,9 @@ func cutoverStep(s *spec.Spec) Step {
 			if s.Cutover.Mode == "auto" {
 				sum = "cut over now: fence the source, drain, catch up exactly, promote the target, switch traffic (" + s.Cutover.Switch.Kind + ")"
 			}
+			if s.Maintenance != nil {
+				sum += "; as a read-only maintenance window: maintenance on, switch while read-only, read checks, open writes, write checks, then " + map[bool]string{true: "point back", false: "keep the target"}[s.Maintenance.PointBack]
+			}
 			return Info{Name: StepCutover, Summary: sum, Touches: []string{"source: read_only", s.Target.ID + ": writable", "traffic"},
 				Precondition: "target in sync", Undoable: false, PointOfNoReturn: true,
 				Arrows: []Arrow{{PDBShift, PSource, "fence (read_only), drain, record final coordinates"}, {PTarget, PSource, "execute exactly the final coordinates"},
