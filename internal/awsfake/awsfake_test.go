@@ -403,6 +403,8 @@ func TestBacking_ToldWhereEachInstanceComesFrom(t *testing.T) {
 	c := newClients(t)
 	ctx := context.Background()
 	var got []awsfake.Backing
+	var snaps []awsfake.SnapshotBacking
+	c.fake.SetSnapshotFunc(func(b awsfake.SnapshotBacking) { snaps = append(snaps, b) })
 	c.fake.SetBackingFunc(func(b awsfake.Backing) (string, int, bool) {
 		got = append(got, b)
 		return "127.0.0.1", 40000 + len(got), true
@@ -439,5 +441,12 @@ func TestBacking_ToldWhereEachInstanceComesFrom(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("backing requests %+v, want %+v", got, want)
+	}
+	wantSnaps := []awsfake.SnapshotBacking{
+		{SnapshotID: "s1", InstanceID: "r1"},
+		{SnapshotID: "s1-enc", InstanceID: "r1", SourceSnapshotID: "s1", Encrypted: true, KmsKeyID: "alias/dbshift"},
+	}
+	if !slices.Equal(snaps, wantSnaps) {
+		t.Fatalf("snapshot hooks %+v, want %+v", snaps, wantSnaps)
 	}
 }

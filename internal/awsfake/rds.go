@@ -346,6 +346,10 @@ func (s *Server) settle() {
 	for _, sn := range s.snapshots {
 		if sn.next != "" && !sn.stalled && !now.Before(sn.readyAt) {
 			sn.status, sn.next = sn.next, ""
+			if sn.status == "available" && s.snapshotHook != nil {
+				s.snapshotHook(SnapshotBacking{SnapshotID: sn.id, InstanceID: sn.instanceID,
+					SourceSnapshotID: idFromARN(sn.source, "snapshot"), Encrypted: sn.encrypted, KmsKeyID: sn.kmsKey})
+			}
 		}
 	}
 	for _, bg := range s.bgs {
@@ -1120,4 +1124,25 @@ func (s *Server) SetParameterApplyFunc(fn func(instanceID string, params map[str
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.paramHook = fn
+}
+
+// SnapshotBacking describes a snapshot that just became available: of
+// InstanceID, or a copy of SourceSnapshotID (then Encrypted/KmsKeyID say
+// how the copy is encrypted).
+type SnapshotBacking struct {
+	SnapshotID       string
+	InstanceID       string
+	SourceSnapshotID string // "" unless a copy
+	Encrypted        bool
+	KmsKeyID         string
+}
+
+// SetSnapshotFunc lets a test give snapshots real data (a physical backup
+// of the server behind InstanceID, an encrypted copy of another backup), to
+// be restored later by the SetBackingFunc of a restore. fn runs with the
+// fake locked when the snapshot turns available and must not call the fake.
+func (s *Server) SetSnapshotFunc(fn func(SnapshotBacking)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snapshotHook = fn
 }

@@ -160,6 +160,7 @@ type Server struct {
 	logs         map[string][]*logFile
 	endpointFor  func(Backing) (host string, port int, ok bool)
 	paramHook    func(instanceID string, params map[string]string)
+	snapshotHook func(SnapshotBacking)
 }
 
 // Tag is a key/value pair on a resource.
