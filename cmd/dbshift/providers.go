@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/dbshift/dbshift/internal/provider"
+	awsprov "github.com/dbshift/dbshift/internal/provider/aws"
 	"github.com/dbshift/dbshift/internal/provider/local"
 	"github.com/dbshift/dbshift/internal/spec"
 )
@@ -14,6 +15,12 @@ func newProvider(app *App, s *spec.Spec, runID string) (provider.Provider, error
 		p, err := local.New(s.Local.SandboxDir, src, app.Log)
 		if err != nil {
 			return nil, usage("local provider: %v", err)
+		}
+		return p, nil
+	case "aws":
+		p, err := awsprov.NewFromSpec(app.Ctx, s, app.Log)
+		if err != nil {
+			return nil, usage("aws provider: %v", err)
 		}
 		return p, nil
 	}
