@@ -232,6 +232,8 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	s.Cutover.Mode = "auto"
 	settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
 	settings.Resume = c.Resume
+	settings.Report = c.Report
+	settings.Format = c.Format
 	if c.Reverse {
 		settings.Reverse = true
 	}
