@@ -42,7 +42,12 @@ func main() {
 	bin := flag.String("dbshift", "bin/dbshift", "dbshift binary for the RSS run")
 	keep := flag.Bool("keep", false, "leave the sandbox running")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	clientProcs := flag.Int("client-procs", 1, "GOMAXPROCS of dbshift's replay trials (1 is what `dbshift replay --client-procs auto` picks for a server on this machine; 0: leave GOMAXPROCS alone)")
+	quiet := flag.Bool("quiet-sysmon", true, "run with GODEBUG=schedtrace=2147483647, as `dbshift replay` re-executes itself when --client-procs is not all")
 	flag.Parse()
+	if *quiet && *clientProcs > 0 && !strings.Contains(os.Getenv("GODEBUG"), "schedtrace=") {
+		os.Exit(reexec())
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -50,14 +55,14 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*dir, *levels, *seconds, *rounds, *rssSize, *rssSeconds, *bin, *keep); err != nil {
+	if err := run(*dir, *levels, *seconds, *rounds, *clientProcs, *rssSize, *rssSeconds, *bin, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "replay-throughput:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(dir, levels string, seconds, rounds int, rssSize string, rssSeconds int, bin string, keep bool) error {
+func run(dir, levels string, seconds, rounds, clientProcs int, rssSize string, rssSeconds int, bin string, keep bool) error {
 	ctx := context.Background()
 	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: dir, Instances: 1})
 	if err != nil {
@@ -99,7 +104,7 @@ func run(dir, levels string, seconds, rounds int, rssSize string, rssSeconds int
 			}
 			theirs, theirsP99, theirsCPU = append(theirs, q), append(theirsP99, p), append(theirsCPU, cpu)
 			before := selfCPU()
-			q, p, err = dbshiftQPS(ctx, dsn, logPath, n, seconds)
+			q, p, err = dbshiftQPS(ctx, dsn, logPath, n, seconds, clientProcs)
 			if err != nil {
 				return err
 			}
@@ -114,6 +119,31 @@ func run(dir, levels string, seconds, rounds int, rssSize string, rssSeconds int
 		return measureRSS(dir, dsn, bin, rssSize, rssSeconds)
 	}
 	return nil
+}
+
+// reexec runs this benchmark again with the GODEBUG setting `dbshift
+// replay` gives itself (see quietSysmon in cmd/dbshift/replay.go).
+func reexec() int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "replay-throughput:", err)
+		return 1
+	}
+	godebug := os.Getenv("GODEBUG")
+	if godebug != "" {
+		godebug += ","
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "GODEBUG="+godebug+"schedtrace=2147483647")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "replay-throughput:", err)
+		return 1
+	}
+	return 0
 }
 
 func prepare(ctx context.Context, inst *sandbox.Instance) error {
@@ -168,7 +198,7 @@ func writeLog(path string, size int64) error {
 	return f.Close()
 }
 
-func dbshiftQPS(ctx context.Context, dsn, logPath string, n, seconds int) (qps, p99ms float64, err error) {
+func dbshiftQPS(ctx context.Context, dsn, logPath string, n, seconds, procs int) (qps, p99ms float64, err error) {
 	connect := func(ctx context.Context, max int) (*sql.DB, error) {
 		c, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: dsn, Password: "", TLS: "off", KeepSessionDefaults: true, MaxOpen: max}, nil)
 		if err != nil {
@@ -178,7 +208,7 @@ func dbshiftQPS(ctx context.Context, dsn, logPath string, n, seconds int) (qps, 
 	}
 	res, err := replay.Load(ctx, replay.Source{Paths: []string{logPath}, Kind: querylog.General}, connect, replay.LoadOptions{
 		Concurrency: []int{n}, Trials: 1, Policy: replay.Policy{Filter: querylog.FilterSelect},
-		Duration: time.Duration(seconds) * time.Second, ReadOnly: true,
+		Duration: time.Duration(seconds) * time.Second, ReadOnly: true, Procs: procs,
 	})
 	if err != nil {
 		return 0, 0, err

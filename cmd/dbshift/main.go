@@ -125,7 +125,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	if err := kctx.Run(app); err != nil {
-		fmt.Fprintf(stderr, "dbshift: %v\n", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(stderr, "dbshift: %v\n", err)
+		}
 		var ee *ExitError
 		if errors.As(err, &ee) {
 			return ee.Code

@@ -200,6 +200,27 @@ func password(spec Spec, fromDSN string) (pw, source string, err error) {
 	return fromDSN, "dsn", nil
 }
 
+// Local says whether the DSN reaches a server on this machine (loopback
+// address, localhost or a Unix socket). A malformed DSN is not local.
+func Local(dsn string) bool {
+	cfg, _, err := ParseDSN(dsn)
+	if err != nil {
+		return false
+	}
+	if cfg.Net == "unix" {
+		return true
+	}
+	host, _, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		host = cfg.Addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // ParseDSN accepts the driver's DSN form or a mysql:// URL and defaults the
 // address to 127.0.0.1:3306. It reports whether the DSN carried a password.
 func ParseDSN(dsn string) (*mysql.Config, bool, error) {

@@ -230,11 +230,18 @@ func ParseFilter(s string) (Filter, error) {
 
 // Match says whether a statement passes the filter.
 func (f Filter) Match(q string) bool {
+	if f == FilterAll {
+		return true
+	}
+	return f.MatchClass(Classify(q))
+}
+
+// MatchClass is Match for a statement already classified.
+func (f Filter) MatchClass(c Class) bool {
 	switch f {
 	case FilterSelect:
-		return Classify(q) == ClassSelect
+		return c == ClassSelect
 	case FilterRead:
-		c := Classify(q)
 		return c == ClassSelect || c == ClassRead
 	}
 	return true

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -32,7 +33,13 @@ type LoadOptions struct {
 	Duration    time.Duration // stop a trial after this long (0: no limit)
 	Speed       float64       // 0: as fast as possible; 1.0: recorded pace; 2.0: twice as fast
 	ReadOnly    bool          // SET SESSION TRANSACTION READ ONLY on every connection
-	Progress    func(Progress)
+	// Procs, when above 0, is GOMAXPROCS while a trial runs. With a server
+	// on the same machine, 1 is cheapest per statement: one thread harvests
+	// every ready connection from each epoll wake-up, where more threads
+	// hand goroutines to each other and sleep and wake in turn, CPU the
+	// server would have used.
+	Procs    int
+	Progress func(Progress)
 }
 
 // Progress is reported about once a second while a trial runs.
@@ -140,6 +147,9 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 		return Trial{}, err
 	}
 	defer db.Close()
+	if o.Procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.Procs))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

@@ -96,7 +96,7 @@ func (p Policy) Decide(ev querylog.Event) Verdict {
 			return SkipWrite
 		}
 	}
-	if !p.Filter.Match(ev.Query) {
+	if !p.Filter.MatchClass(cls) {
 		return SkipFiltered
 	}
 	return Run
