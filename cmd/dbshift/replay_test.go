@@ -61,3 +61,23 @@ func TestReplayCmd_CompareExitCodeAndLoadCSV(t *testing.T) {
 		})
 	}
 }
+
+func TestReplayClientProcs_Flag(t *testing.T) {
+	for _, tc := range []struct {
+		flag, target string
+		want         int
+		wantErr      bool
+	}{
+		{"auto", "u@tcp(127.0.0.1:3306)/", 1, false},
+		{"auto", "u@tcp(db.example.com:3306)/", 0, false},
+		{"all", "u@tcp(127.0.0.1:3306)/", 0, false},
+		{"4", "u@tcp(db.example.com:3306)/", 4, false},
+		{"0", "u@tcp(127.0.0.1:3306)/", 0, true},
+		{"two", "u@tcp(127.0.0.1:3306)/", 0, true},
+	} {
+		got, err := clientProcs(tc.flag, tc.target)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("clientProcs(%q, %q) = %d, %v; want %d, error %v", tc.flag, tc.target, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
