@@ -51,7 +51,8 @@ func NewRDS(api *Provider, c BindConfig) *RDS {
 // endpoint from aws:, the admin user from the source DSN, credentials from
 // the SDK's default chain.
 func NewFromSpec(ctx context.Context, s *spec.Spec, log *slog.Logger) (*RDS, error) {
-	api, err := New(ctx, Config{Region: s.AWS.Region, Profile: s.AWS.Profile, Endpoint: s.AWS.Endpoint, Logger: log})
+	api, err := New(ctx, Config{Region: s.AWS.Region, Profile: s.AWS.Profile, Endpoint: s.AWS.Endpoint, Logger: log,
+		PollMin: s.AWS.PollInterval, PollMax: 6 * s.AWS.PollInterval})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/awsfake"
+	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/journal"
+	"github.com/dbshift/dbshift/internal/provider"
+	"github.com/dbshift/dbshift/internal/provider/local"
+	"github.com/dbshift/dbshift/internal/replication"
+	"github.com/dbshift/dbshift/internal/sandbox"
+	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
+	"github.com/dbshift/dbshift/internal/strategy"
+)
+
+const awsTestKMSKey = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+// rdsWorld is an awsfake server whose instances are real mariadbd servers
+// in RDS mode: the source is a sandbox with data; the read replica, the
+// snapshots and the restored target the fake creates are made by the local
+// provider (a mariabackup clone attached to the source through the admin
+// account, as RDS does internally; prepared backups; a restore started
+// encrypted), so the SQL half of runbook 1 runs for real.
+type rdsWorld struct {
+	fake    *awsfake.Server
+	src     *sandbox.Instance
+	srcConn *dbconn.Conn
+	back    *local.Provider
+	env     []string // the child dbshift's environment (AWS credentials)
+
+	mu    sync.Mutex
+	insts map[string]provider.Instance // fake instance id -> backing server
+	snaps map[string]provider.Snapshot // fake snapshot id -> backing backup
+}
+
+// backingRun tags the local provider's resources; they belong to the test.
+const backingRun = "rds-backing"
+
+// newRDSWorld starts the fake around src (a sandbox in RDS mode) and an
+// unrelated instance and snapshot that no run may touch.
+func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld {
+	t.Helper()
+	d := awsfake.Durations{CreateInstance: 10 * time.Minute, Modify: time.Minute, DeleteInstance: 5 * time.Minute,
+		Snapshot: 15 * time.Minute, CopySnapshot: 20 * time.Minute, DeleteSnapshot: time.Minute, ParameterApply: 30 * time.Second,
+		BlueGreenCreate: 30 * time.Minute, Switchover: 2 * time.Minute, DNSChange: 30 * time.Second}
+	f := awsfake.New(awsfake.Options{Durations: &d})
+	t.Cleanup(f.Close)
+	f.AddInstance(awsfake.InstanceSpec{ID: "prod", Host: "127.0.0.1", Port: src.Port, EngineVersion: "10.11.8"})
+	f.AddInstance(awsfake.InstanceSpec{ID: "unrelated", EngineVersion: "10.11.8"})
+
+	dir := t.TempDir()
+	back, err := local.New(filepath.Join(dir, "backing"), provider.Instance{ID: "prod", Role: "source", DSN: src.DSN(), PasswordFile: src.PasswordFile()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if sb, err := sandbox.Load(filepath.Join(dir, "backing")); err == nil {
+			sb.Down(context.Background(), false)
+		}
+	})
+	w := &rdsWorld{fake: f, src: src, srcConn: sc, back: back, insts: map[string]provider.Instance{}, snaps: map[string]provider.Snapshot{}}
+	ctx := context.Background()
+	f.SetBackingFunc(func(b awsfake.Backing) (string, int, bool) {
+		var inst provider.Instance
+		var err error
+		switch b.Kind {
+		case "read-replica":
+			inst, err = back.CreateReplica(ctx, provider.ReplicaRequest{RunID: backingRun, ID: b.InstanceID}, nil)
+		case "restore":
+			w.mu.Lock()
+			snap, ok := w.snaps[b.SnapshotID]
+			w.mu.Unlock()
+			if !ok {
+				err = fmt.Errorf("snapshot %s has no data", b.SnapshotID)
+				break
+			}
+			inst, err = back.Restore(ctx, snap, provider.TargetRequest{RunID: backingRun, ID: b.InstanceID, Encrypted: b.Encrypted}, nil)
+		default:
+			return "", 0, false
+		}
+		if err != nil {
+			t.Errorf("backing %s %s: %v", b.Kind, b.InstanceID, err)
+			return "", 0, false
+		}
+		w.mu.Lock()
+		w.insts[b.InstanceID] = inst
+		w.mu.Unlock()
+		return "127.0.0.1", portOf(inst.Addr), true
+	})
+	f.SetSnapshotFunc(func(b awsfake.SnapshotBacking) {
+		w.mu.Lock()
+		of, isInst := w.insts[b.InstanceID]
+		from, isCopy := w.snaps[b.SourceSnapshotID]
+		w.mu.Unlock()
+		var snap provider.Snapshot
+		var err error
+		switch {
+		case b.SourceSnapshotID != "" && isCopy:
+			snap, err = back.CopyEncrypted(ctx, backingRun, b.SnapshotID, from, b.KmsKeyID, nil)
+		case b.SourceSnapshotID == "" && isInst:
+			snap, err = back.Snapshot(ctx, backingRun, b.SnapshotID, of, nil)
+		default:
+			return // a snapshot of something with no server behind it
+		}
+		if err != nil {
+			t.Errorf("backing snapshot %s: %v", b.SnapshotID, err)
+			return
+		}
+		w.mu.Lock()
+		w.snaps[b.SnapshotID] = snap
+		w.mu.Unlock()
+	})
+
+	// The fake's clock runs about 1000x faster than the wall clock, so a
+	// ten-minute restore takes well under a second of the test's time.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(5 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				f.Advance(5 * time.Second)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+
+	cfg := t.TempDir()
+	w.env = []string{"AWS_ACCESS_KEY_ID=AKIDFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY=fake-secret", "AWS_REGION=us-east-1",
+		"AWS_CONFIG_FILE=" + filepath.Join(cfg, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(cfg, "credentials"), "AWS_PROFILE="}
+	return w
+}
+
+func portOf(addr string) int {
+	var p int
+	fmt.Sscanf(addr[strings.LastIndexByte(addr, ':')+1:], "%d", &p)
+	return p
+}
+
+// spec writes the run's spec: the fake as the AWS endpoint, polls small.
+func (w *rdsWorld) spec(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "spec.yaml")
+	body := fmt.Sprintf(`name: accept-aws
+provider: aws
+strategy: replica-snapshot
+source: {dsn: "%s", password_file: %s}
+target: {id: prod-encrypted, encrypted: true, kms_key_id: "%s"}
+replication: {max_lag: 1s, tls: required}
+aws: {region: us-east-1, source_instance: prod, endpoint: "%s", poll_interval: 20ms}
+`, w.src.DSN(), w.src.PasswordFile(), awsTestKMSKey, w.fake.URL())
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// cli runs dbshift in-process with the child's AWS environment.
+func (w *rdsWorld) cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	env := map[string]string{}
+	for _, kv := range w.env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return runCLI(t, env, args...)
+}
+
+// rdsSource starts a source in RDS mode with the two tables of data.
+func rdsSource(t *testing.T) (*sandbox.Instance, *dbconn.Conn) {
+	t.Helper()
+	src := sandboxtest.New(t, sandbox.Options{Instances: 1, RDS: true}).Instances[0]
+	c := sandboxtest.Conn(t, src)
+	mustExec(t, c.DB,
+		"CREATE DATABASE app",
+		"CREATE TABLE app.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer INT NOT NULL, amount DECIMAL(10,2), note VARCHAR(200), KEY (customer)) ENGINE=InnoDB",
+		"CREATE TABLE app.customers (id INT PRIMARY KEY, name VARCHAR(100), updated_at TIMESTAMP(6) DEFAULT NOW(6)) ENGINE=InnoDB",
+		"INSERT INTO app.customers (id, name) SELECT seq, CONCAT('customer-', seq) FROM app.seq_1_to_2000",
+		"INSERT INTO app.orders (customer, amount, note) SELECT seq % 2000 + 1, seq / 100, REPEAT('x', seq % 150) FROM app.seq_1_to_20000",
+	)
+	return src, c
+}
+
+// runResources are the fake's resources tagged with a dbshift run id.
+func runResources(t *testing.T, f *awsfake.Server) (insts, snaps []string) {
+	t.Helper()
+	for _, id := range f.InstanceIDs() {
+		if st, ok := f.Instance(id); ok && hasRunTag(st.Tags) {
+			insts = append(insts, id)
+		}
+	}
+	for _, id := range f.SnapshotIDs() {
+		if st, ok := f.Snapshot(id); ok && hasRunTag(st.Tags) {
+			snaps = append(snaps, id)
+		}
+	}
+	return insts, snaps
+}
+
+func hasRunTag(tags []awsfake.Tag) bool {
+	return slices.ContainsFunc(tags, func(t awsfake.Tag) bool { return t.Key == provider.TagRunID && t.Value != "" })
+}
+
+func TestRunAWS_KilledInEveryStepThenResumedReachesSync(t *testing.T) {
+	src, sc := rdsSource(t)
+	w := newRDSWorld(t, src, sc)
+	specPath := w.spec(t)
+	state := filepath.Join(t.TempDir(), "state")
+	jpath := filepath.Join(state, "run.journal")
+	writer := startAppWriter(sandboxtest.Conn(t, src).DB, 5*time.Millisecond)
+	steps := []string{strategy.StepPreflight, strategy.StepRetention, strategy.StepCreateRepl, strategy.StepReplicaSync, strategy.StepCapture,
+		strategy.StepSnapshot, strategy.StepCopy, strategy.StepRestore, strategy.StepVerify, strategy.StepReplicate, strategy.StepTargetInSync, strategy.StepCleanup}
+	args := []string{"run", "-f", specPath, "--state", state, "--yes"}
+	kills := 0
+	start := time.Now()
+	for _, step := range steps {
+		if killAt(t, w.env, jpath, step, "start", args...) {
+			kills++
+		}
+		args = []string{"resume", "--state", state}
+	}
+	t.Logf("killed dbshift %d times, once inside each step (%s)", kills, time.Since(start).Round(time.Millisecond))
+	if kills < len(steps)-2 {
+		t.Errorf("only %d of %d kills landed", kills, len(steps))
+	}
+	code, out, errs := w.cli(t, "resume", "--state", state)
+	if code != 0 || !strings.Contains(out, "target in sync") {
+		t.Fatalf("final resume: exit %d\n%s\n%s", code, out, errs)
+	}
+	n := writer.halt()
+	t.Logf("the writer made %d rounds of insert+update during the run", n)
+
+	// The SQL half ran on the servers: retention set through the RDS
+	// procedure, the target replicating over TLS from the recorded file:pos.
+	var retention string
+	if err := sc.DB.QueryRow("SELECT value FROM mysql.rds_configuration WHERE name = 'binlog retention hours'").Scan(&retention); err != nil || retention != "168" {
+		t.Errorf("binlog retention hours on the source: %q, %v", retention, err)
+	}
+	j, err := journal.Open(jpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	addr, _ := j.Value(strategy.StepRestore, "addr")
+	if addr == "" {
+		t.Fatal("no target address in the journal")
+	}
+	if tls, _ := j.Value(strategy.StepReplicate, "tls"); tls != "true" {
+		t.Errorf("target replicates with tls=%q, want true", tls)
+	}
+	tgt, ok := w.fake.Instance("prod-encrypted")
+	if !ok {
+		t.Fatal("no target instance in the fake")
+	}
+	if fmt.Sprintf("%s:%d", tgt.Host, tgt.Port) != addr {
+		t.Errorf("journal has target %s, the fake's endpoint is %s:%d", addr, tgt.Host, tgt.Port)
+	}
+	if !tgt.Encrypted || tgt.KmsKeyID != awsTestKMSKey {
+		t.Errorf("target StorageEncrypted=%v KmsKeyId=%s", tgt.Encrypted, tgt.KmsKeyID)
+	}
+	// The restored instance keeps the source's master password.
+	tc, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "target", DSN: src.AdminUser + "@tcp(" + addr + ")/", PasswordFile: src.PasswordFile()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if !tc.Flavor.RDS {
+		t.Error("the target is not seen as RDS")
+	}
+	if _, err := replication.WaitCaughtUp(context.Background(), sc, tc, replication.WaitOptions{MaxLag: time.Second, Stable: 300 * time.Millisecond, Timeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if s, tg := checksums(t, sc.DB), checksums(t, tc.DB); fmt.Sprint(s) != fmt.Sprint(tg) {
+		t.Errorf("checksums differ: source %v target %v", s, tg)
+	}
+	var total, enc int
+	if err := tc.DB.QueryRow("SELECT COUNT(*), SUM(ENCRYPTION_SCHEME = 1 AND ROTATING_OR_FLUSHING = 0) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION").Scan(&total, &enc); err != nil {
+		t.Fatal(err)
+	}
+	if total == 0 || total != enc {
+		t.Errorf("%d of %d tablespaces of the server behind the target encrypted", enc, total)
+	}
+
+	// Cleanup deleted the temporary replica and both snapshots, nothing else.
+	insts, snaps := runResources(t, w.fake)
+	if !slices.Equal(insts, []string{"prod-encrypted"}) || len(snaps) != 0 {
+		t.Errorf("after cleanup the run still has instances %v, snapshots %v; want only the target", insts, snaps)
+	}
+	for _, id := range []string{"prod", "unrelated"} {
+		if _, ok := w.fake.Instance(id); !ok {
+			t.Errorf("instance %s is gone", id)
+		}
+	}
+	for _, a := range []string{"CreateDBInstanceReadReplica", "CreateDBSnapshot", "CopyDBSnapshot", "RestoreDBInstanceFromDBSnapshot"} {
+		if n := w.fake.CallCount(a); n != 1 {
+			t.Errorf("%s called %d times across the kills, want once", a, n)
+		}
+	}
+}
+
+func TestAbortAWS_FromSeveralStepsDeletesWhatTheRunCreated(t *testing.T) {
+	src, sc := rdsSource(t)
+	for _, at := range []string{strategy.StepCreateRepl, strategy.StepCopy, strategy.StepTargetInSync} {
+		t.Run(at, func(t *testing.T) {
+			w := newRDSWorld(t, src, sc)
+			before := checksums(t, sc.DB)
+			state := filepath.Join(t.TempDir(), "state")
+			if !killAt(t, w.env, filepath.Join(state, "run.journal"), at, "done", "run", "-f", w.spec(t), "--state", state, "--yes") {
+				t.Fatalf("the run ended before %s was done", at)
+			}
+			insts, snaps := runResources(t, w.fake)
+			t.Logf("the run had created instances %v, snapshots %v", insts, snaps)
+			code, out, errs := w.cli(t, "abort", "--state", state, "--yes")
+			if code != 0 {
+				t.Fatalf("abort: exit %d\n%s\n%s", code, out, errs)
+			}
+			if insts, snaps := runResources(t, w.fake); len(insts)+len(snaps) != 0 {
+				t.Errorf("after abort the run still has instances %v, snapshots %v", insts, snaps)
+			}
+			if ids := w.fake.InstanceIDs(); !slices.Equal(ids, []string{"prod", "unrelated"}) {
+				t.Errorf("instances after abort: %v, want prod and unrelated", ids)
+			}
+			if after := checksums(t, sc.DB); fmt.Sprint(before) != fmt.Sprint(after) {
+				t.Errorf("the source changed: %v -> %v", before, after)
+			}
+			if readOnlyOf(t, sc) {
+				t.Error("the source is read-only after abort")
+			}
+			if n := count(t, sc.DB, "SELECT COUNT(*) FROM mysql.user WHERE User = 'dbshift_repl'"); n != 0 {
+				t.Error("the replication user is still on the source")
+			}
+		})
+	}
+}
