@@ -57,14 +57,20 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 	f.AddInstance(awsfake.InstanceSpec{ID: "prod", Host: "127.0.0.1", Port: src.Port, EngineVersion: "10.11.8"})
 	f.AddInstance(awsfake.InstanceSpec{ID: "unrelated", EngineVersion: "10.11.8"})
 
-	dir := t.TempDir()
+	// Not t.TempDir(): a subtest's long name would push the backing
+	// servers' socket paths past the 107 bytes mariadbd accepts.
+	dir, err := os.MkdirTemp("", "rdsback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	back, err := local.New(filepath.Join(dir, "backing"), provider.Instance{ID: "prod", Role: "source", DSN: src.DSN(), PasswordFile: src.PasswordFile()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if sb, err := sandbox.Load(filepath.Join(dir, "backing")); err == nil {
-			sb.Down(context.Background(), false)
+			sb.Down(context.Background(), true)
 		}
 	})
 	w := &rdsWorld{fake: f, src: src, srcConn: sc, back: back, insts: map[string]provider.Instance{}, snaps: map[string]provider.Snapshot{}}
@@ -152,17 +158,24 @@ func portOf(addr string) int {
 }
 
 // spec writes the run's spec: the fake as the AWS endpoint, polls small.
-func (w *rdsWorld) spec(t *testing.T) string {
+// The admin password comes from a file, or with passwordEnv from
+// DBSHIFT_SOURCE_PASSWORD in the child's environment.
+func (w *rdsWorld) spec(t *testing.T, passwordEnv bool) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "spec.yaml")
+	pw := "password_file: " + w.src.PasswordFile()
+	if passwordEnv {
+		pw = "password_env: DBSHIFT_SOURCE_PASSWORD"
+		w.env = append(w.env, "DBSHIFT_SOURCE_PASSWORD="+w.src.Password)
+	}
 	body := fmt.Sprintf(`name: accept-aws
 provider: aws
 strategy: replica-snapshot
-source: {dsn: "%s", password_file: %s}
+source: {dsn: "%s", %s}
 target: {id: prod-encrypted, encrypted: true, kms_key_id: "%s"}
 replication: {max_lag: 1s, tls: required}
 aws: {region: us-east-1, source_instance: prod, endpoint: "%s", poll_interval: 20ms}
-`, w.src.DSN(), w.src.PasswordFile(), awsTestKMSKey, w.fake.URL())
+`, w.src.DSN(), pw, awsTestKMSKey, w.fake.URL())
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +231,7 @@ func hasRunTag(tags []awsfake.Tag) bool {
 func TestRunAWS_KilledInEveryStepThenResumedReachesSync(t *testing.T) {
 	src, sc := rdsSource(t)
 	w := newRDSWorld(t, src, sc)
-	specPath := w.spec(t)
+	specPath := w.spec(t, false)
 	state := filepath.Join(t.TempDir(), "state")
 	jpath := filepath.Join(state, "run.journal")
 	writer := startAppWriter(sandboxtest.Conn(t, src).DB, 5*time.Millisecond)
@@ -319,7 +332,7 @@ func TestAbortAWS_FromSeveralStepsDeletesWhatTheRunCreated(t *testing.T) {
 			w := newRDSWorld(t, src, sc)
 			before := checksums(t, sc.DB)
 			state := filepath.Join(t.TempDir(), "state")
-			if !killAt(t, w.env, filepath.Join(state, "run.journal"), at, "done", "run", "-f", w.spec(t), "--state", state, "--yes") {
+			if !killAt(t, w.env, filepath.Join(state, "run.journal"), at, "done", "run", "-f", w.spec(t, true), "--state", state, "--yes") {
 				t.Fatalf("the run ended before %s was done", at)
 			}
 			insts, snaps := runResources(t, w.fake)
