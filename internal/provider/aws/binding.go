@@ -20,7 +20,10 @@ type BindConfig struct {
 	// AdminUser, PasswordFile and PasswordEnv are how dbshift logs in to
 	// every instance: RDS read replicas and restores keep the source's
 	// master user and password.
-	AdminUser    string
+	AdminUser string
+	// SourceDSN, when set, is the model of every instance's DSN: its user,
+	// database and parameters (timeouts, TLS) with the instance's endpoint.
+	SourceDSN    string
 	PasswordFile string
 	PasswordEnv  string
 	// Target settings that override the source's.
@@ -61,7 +64,7 @@ func NewFromSpec(ctx context.Context, s *spec.Spec, log *slog.Logger) (*RDS, err
 		return nil, fmt.Errorf("reading the admin user from source.dsn: %w", err)
 	}
 	return NewRDS(api, BindConfig{
-		SourceID: s.AWS.SourceInstance, AdminUser: dsn.User,
+		SourceID: s.AWS.SourceInstance, AdminUser: dsn.User, SourceDSN: s.Source.DSN,
 		PasswordFile: s.Source.PasswordFile, PasswordEnv: s.Source.PasswordEnv,
 		SubnetGroup: s.AWS.SubnetGroup, ParameterGroup: s.AWS.ParameterGroup, SecurityGroupIDs: s.AWS.SecurityGroupIDs,
 	}), nil
@@ -82,9 +85,20 @@ func (r *RDS) instance(i Instance, role string) provider.Instance {
 		PasswordFile: r.cfg.PasswordFile, PasswordEnv: r.cfg.PasswordEnv}
 	if i.Address != "" {
 		out.Addr = net.JoinHostPort(i.Address, strconv.Itoa(i.Port))
-		out.DSN = r.cfg.AdminUser + "@tcp(" + out.Addr + ")/"
+		out.DSN = r.dsnFor(out.Addr)
 	}
 	return out
+}
+
+// dsnFor is the source DSN pointed at addr; the password is never in it.
+func (r *RDS) dsnFor(addr string) string {
+	if r.cfg.SourceDSN != "" {
+		if cfg, _, err := dbconn.ParseDSN(r.cfg.SourceDSN); err == nil {
+			cfg.Net, cfg.Addr, cfg.Passwd = "tcp", addr, ""
+			return cfg.FormatDSN()
+		}
+	}
+	return r.cfg.AdminUser + "@tcp(" + addr + ")/"
 }
 
 func snapshot(s Snapshot, role string) provider.Snapshot {
