@@ -327,6 +327,8 @@ func TestRunAWS_KilledInEveryStepThenResumedReachesSync(t *testing.T) {
 
 func TestAbortAWS_FromSeveralStepsDeletesWhatTheRunCreated(t *testing.T) {
 	src, sc := rdsSource(t)
+	// A retention longer than the run needs is the operator's: kept.
+	mustExec(t, sc.DB, "CALL mysql.rds_set_configuration('binlog retention hours', 720)")
 	for _, at := range []string{strategy.StepCreateRepl, strategy.StepCopy, strategy.StepTargetInSync} {
 		t.Run(at, func(t *testing.T) {
 			w := newRDSWorld(t, src, sc)
@@ -349,6 +351,10 @@ func TestAbortAWS_FromSeveralStepsDeletesWhatTheRunCreated(t *testing.T) {
 			}
 			if after := checksums(t, sc.DB); fmt.Sprint(before) != fmt.Sprint(after) {
 				t.Errorf("the source changed: %v -> %v", before, after)
+			}
+			var retention string
+			if err := sc.DB.QueryRow("SELECT value FROM mysql.rds_configuration WHERE name = 'binlog retention hours'").Scan(&retention); err != nil || retention != "720" {
+				t.Errorf("binlog retention hours on the source: %q, %v; want the operator's 720 kept", retention, err)
 			}
 			if readOnlyOf(t, sc) {
 				t.Error("the source is read-only after abort")

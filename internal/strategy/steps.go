@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -101,9 +102,10 @@ func preflightStep(s *spec.Spec) Step {
 func retentionStep(s *spec.Spec) Step {
 	return fstep{
 		info: func() Info {
-			return Info{Name: StepRetention, Summary: "keep the source's binlogs for 168 h so the snapshot's position stays available (RDS)",
+			return Info{Name: StepRetention, Summary: "keep the source's binlogs for at least 168 h so the snapshot's position stays available (RDS; a longer retention is kept)",
 				Touches: []string{"source configuration"}, Precondition: "preflight passed", Undoable: false,
-				Calls:  sqlCalls(aws(s), "CALL mysql.rds_set_configuration('binlog retention hours', 168)"),
+				Calls: sqlCalls(aws(s), "CALL mysql.rds_show_configuration() -> binlog retention hours",
+					"CALL mysql.rds_set_configuration('binlog retention hours', 168) (only when shorter)"),
 				Arrows: []Arrow{{PDBShift, PSource, "binlog retention 168 h"}}}
 		},
 		do: func(ctx context.Context, e *Env) error {
@@ -115,10 +117,46 @@ func retentionStep(s *spec.Spec) Step {
 				e.Log.Info("binlog retention is the server's own setting (preflight checked it)")
 				return nil
 			}
-			_, err = src.DB.ExecContext(ctx, "CALL mysql.rds_set_configuration('binlog retention hours', 168)")
+			cur, err := rdsRetentionHours(ctx, src)
+			if err != nil {
+				return err
+			}
+			if cur >= rdsRetentionWant {
+				// Lowering a longer retention could cut another consumer's
+				// binlogs (another replica, CDC): keep it.
+				e.Log.Info("binlog retention already long enough", "hours", cur)
+				return nil
+			}
+			_, err = src.DB.ExecContext(ctx, "CALL mysql.rds_set_configuration('binlog retention hours', ?)", rdsRetentionWant)
 			return err
 		},
 	}
+}
+
+// rdsRetentionWant is the binlog retention (hours) the snapshot's position
+// needs to outlive a long restore.
+const rdsRetentionWant = 168
+
+// rdsRetentionHours reads RDS's binlog retention (0 when unset: RDS then
+// purges binlogs as soon as it can).
+func rdsRetentionHours(ctx context.Context, c *dbconn.Conn) (int, error) {
+	rows, err := c.DB.QueryContext(ctx, "CALL mysql.rds_show_configuration()")
+	if err != nil {
+		return 0, fmt.Errorf("reading the binlog retention: %w", err)
+	}
+	defer rows.Close()
+	hours := 0
+	for rows.Next() {
+		var name string
+		var value, desc sql.NullString
+		if err := rows.Scan(&name, &value, &desc); err != nil {
+			return 0, fmt.Errorf("reading the binlog retention: %w", err)
+		}
+		if name == "binlog retention hours" && value.Valid {
+			hours, _ = strconv.Atoi(value.String)
+		}
+	}
+	return hours, rows.Err()
 }
 
 func sqlCalls(on bool, calls ...string) []string {
