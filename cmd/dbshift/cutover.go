@@ -153,7 +153,7 @@ func (s *CutoverSettings) options(app *App, src, tgt *dbconn.Conn, hooks []cutov
 	} else if src.Flavor.RDS {
 		return o, usage("%s is RDS, where SET GLOBAL read_only is refused: give --app-account USER@HOST for each application account to lock", src)
 	}
-	sw, err := s.SwitchFlags.switcher()
+	sw, err := s.SwitchFlags.switcher(app)
 	if err != nil {
 		return o, err
 	}

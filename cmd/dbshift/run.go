@@ -131,7 +131,7 @@ func specCutoverSettings(s *spec.Spec, stateDir string) CutoverSettings {
 	for _, h := range s.Cutover.Hooks {
 		c.Hook = append(c.Hook, h.Phase+"="+h.Command)
 	}
-	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch)
+	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch, s.AWS)
 	if m := s.Maintenance; m != nil {
 		c.Window = &cutover.Window{On: m.On, ReadChecks: m.ReadChecks, WriteChecks: m.WriteChecks, Off: m.Off, PointBack: m.PointBack}
 	}
