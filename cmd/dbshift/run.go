@@ -12,6 +12,8 @@ import (
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/migration"
 	"github.com/dbshift/dbshift/internal/progress"
+	"github.com/dbshift/dbshift/internal/provider"
+	awsprov "github.com/dbshift/dbshift/internal/provider/aws"
 	"github.com/dbshift/dbshift/internal/spec"
 	"github.com/dbshift/dbshift/internal/strategy"
 )
@@ -113,9 +115,28 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 	}
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
 		settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+		providerCutover(prov, st.RunID, s.Target.ID, &settings)
 		return runCutoverConns(app, src, tgt, &settings, "cutover")
 	}
 	return env, steps, nil
+}
+
+// providerCutover gives the cutover what the provider does its own way.
+// On aws: the target opens through its own parameter group (RDS refuses SET
+// GLOBAL read_only), and the old source is fenced for good with the run's
+// deny-all security group.
+func providerCutover(prov provider.Provider, runID, targetID string, c *CutoverSettings) {
+	r, ok := prov.(*awsprov.RDS)
+	if !ok {
+		return
+	}
+	c.FenceOld = func(ctx context.Context) error {
+		_, err := r.FenceSourceForGood(ctx, runID)
+		return err
+	}
+	if ro := r.TargetReadOnly(targetID); ro != nil {
+		c.TargetReadOnly = ro
+	}
 }
 
 // specCutoverSettings maps the spec's cutover section onto the flags.
@@ -238,6 +259,7 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	if c.KeepReadOnly {
 		settings.KeepReadOnly = true
 	}
+	providerCutover(env.Provider, st.RunID, s.Target.ID, &settings)
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
 		return runCutoverConns(app, src, tgt, &settings, "cutover")
 	}

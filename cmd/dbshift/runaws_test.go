@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/journal"
 	"github.com/dbshift/dbshift/internal/provider"
+	awsprov "github.com/dbshift/dbshift/internal/provider/aws"
 	"github.com/dbshift/dbshift/internal/provider/local"
 	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/sandbox"
@@ -36,6 +38,10 @@ type rdsWorld struct {
 	srcConn *dbconn.Conn
 	back    *local.Provider
 	env     []string // the child dbshift's environment (AWS credentials)
+	// targetHost is the endpoint host of restored instances ("127.0.0.1"
+	// unless a test needs the target's name to differ from the source's).
+	targetHost string
+	backDir    string
 
 	mu    sync.Mutex
 	insts map[string]provider.Instance // fake instance id -> backing server
@@ -73,7 +79,8 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 			sb.Down(context.Background(), true)
 		}
 	})
-	w := &rdsWorld{fake: f, src: src, srcConn: sc, back: back, insts: map[string]provider.Instance{}, snaps: map[string]provider.Snapshot{}}
+	w := &rdsWorld{fake: f, src: src, srcConn: sc, back: back, targetHost: "127.0.0.1", backDir: filepath.Join(dir, "backing"),
+		insts: map[string]provider.Instance{}, snaps: map[string]provider.Snapshot{}}
 	ctx := context.Background()
 	f.SetBackingFunc(func(b awsfake.Backing) (string, int, bool) {
 		var inst provider.Instance
@@ -100,6 +107,9 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 		w.mu.Lock()
 		w.insts[b.InstanceID] = inst
 		w.mu.Unlock()
+		if b.Kind == "restore" {
+			return w.targetHost, portOf(inst.Addr), true
+		}
 		return "127.0.0.1", portOf(inst.Addr), true
 	})
 	f.SetSnapshotFunc(func(b awsfake.SnapshotBacking) {
@@ -124,6 +134,18 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 		w.mu.Lock()
 		w.snaps[b.SnapshotID] = snap
 		w.mu.Unlock()
+	})
+
+	// read_only in a parameter group reaches the server behind each
+	// instance using it, as RDS applies it.
+	f.SetParameterApplyFunc(func(id string, params map[string]string) {
+		v, ok := params["read_only"]
+		if !ok {
+			return
+		}
+		if err := w.setReadOnly(ctx, id, v == "1"); err != nil {
+			t.Errorf("read_only=%s on %s: %v", v, id, err)
+		}
 	})
 
 	// The fake's clock runs about 1000x faster than the wall clock, so a
@@ -151,6 +173,40 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 	return w
 }
 
+// setReadOnly is RDS applying read_only to the server behind id (as root,
+// which RDS is and the admin is not).
+func (w *rdsWorld) setReadOnly(ctx context.Context, id string, on bool) error {
+	inst := w.src
+	if id != "prod" {
+		w.mu.Lock()
+		pi, ok := w.insts[id]
+		w.mu.Unlock()
+		if !ok {
+			return fmt.Errorf("no server behind %s", id)
+		}
+		sb, err := sandbox.Load(w.backDir)
+		if err != nil {
+			return err
+		}
+		inst = nil
+		for _, si := range sb.Instances {
+			if si.Port == portOf(pi.Addr) {
+				inst = si
+			}
+		}
+		if inst == nil {
+			return fmt.Errorf("no sandbox server on %s", pi.Addr)
+		}
+	}
+	root, err := inst.Root(ctx)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	_, err = root.ExecContext(ctx, "SET GLOBAL read_only = "+map[bool]string{true: "ON", false: "OFF"}[on])
+	return err
+}
+
 func portOf(addr string) int {
 	var p int
 	fmt.Sscanf(addr[strings.LastIndexByte(addr, ':')+1:], "%d", &p)
@@ -160,7 +216,8 @@ func portOf(addr string) int {
 // spec writes the run's spec: the fake as the AWS endpoint, polls small.
 // The admin password comes from a file, or with passwordEnv from
 // DBSHIFT_SOURCE_PASSWORD in the child's environment.
-func (w *rdsWorld) spec(t *testing.T, passwordEnv bool) string {
+// awsExtra goes into the aws: mapping, extra lines after it.
+func (w *rdsWorld) spec(t *testing.T, passwordEnv bool, awsExtra string, extra ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "spec.yaml")
 	pw := "password_file: " + w.src.PasswordFile()
@@ -174,23 +231,28 @@ strategy: replica-snapshot
 source: {dsn: "%s", %s}
 target: {id: prod-encrypted, encrypted: true, kms_key_id: "%s"}
 replication: {max_lag: 1s, tls: required}
-aws: {region: us-east-1, source_instance: prod, endpoint: "%s", poll_interval: 20ms}
-`, w.src.DSN(), pw, awsTestKMSKey, w.fake.URL())
+aws: {region: us-east-1, source_instance: prod, endpoint: "%s", poll_interval: 20ms%s}
+`, w.src.DSN(), pw, awsTestKMSKey, w.fake.URL(), awsExtra) + strings.Join(extra, "\n") + "\n"
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-// cli runs dbshift in-process with the child's AWS environment.
+// cli runs dbshift in-process with the child's AWS environment; the
+// secrets in it are checked never to be printed.
 func (w *rdsWorld) cli(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	env := map[string]string{}
+	secrets := map[string]string{}
 	for _, kv := range w.env {
 		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+		if k == "AWS_SECRET_ACCESS_KEY" || k == "DBSHIFT_SOURCE_PASSWORD" {
+			secrets[k] = v
+		} else {
+			t.Setenv(k, v)
+		}
 	}
-	return runCLI(t, env, args...)
+	return runCLI(t, secrets, args...)
 }
 
 // rdsSource starts a source in RDS mode with the two tables of data.
@@ -231,7 +293,7 @@ func hasRunTag(tags []awsfake.Tag) bool {
 func TestRunAWS_KilledInEveryStepThenResumedReachesSync(t *testing.T) {
 	src, sc := rdsSource(t)
 	w := newRDSWorld(t, src, sc)
-	specPath := w.spec(t, false)
+	specPath := w.spec(t, false, "")
 	state := filepath.Join(t.TempDir(), "state")
 	jpath := filepath.Join(state, "run.journal")
 	writer := startAppWriter(sandboxtest.Conn(t, src).DB, 5*time.Millisecond)
@@ -334,7 +396,7 @@ func TestAbortAWS_FromSeveralStepsDeletesWhatTheRunCreated(t *testing.T) {
 			w := newRDSWorld(t, src, sc)
 			before := checksums(t, sc.DB)
 			state := filepath.Join(t.TempDir(), "state")
-			if !killAt(t, w.env, filepath.Join(state, "run.journal"), at, "done", "run", "-f", w.spec(t, true), "--state", state, "--yes") {
+			if !killAt(t, w.env, filepath.Join(state, "run.journal"), at, "done", "run", "-f", w.spec(t, true, ""), "--state", state, "--yes") {
 				t.Fatalf("the run ended before %s was done", at)
 			}
 			insts, snaps := runResources(t, w.fake)
@@ -363,5 +425,79 @@ func TestAbortAWS_FromSeveralStepsDeletesWhatTheRunCreated(t *testing.T) {
 				t.Error("the replication user is still on the source")
 			}
 		})
+	}
+}
+
+// TestRunAWS_AutoCutoverSwitchesRoute53AndFencesTheOldSource runs the whole
+// runbook through the cutover on RDS: the source fenced by locking the
+// application account (no SET GLOBAL on RDS), the target opened through its
+// own parameter group, the application's CNAME moved to the target and
+// waited INSYNC, and the old source put behind the run's deny-all security
+// group once replication stopped.
+func TestRunAWS_AutoCutoverSwitchesRoute53AndFencesTheOldSource(t *testing.T) {
+	src, sc := rdsSource(t)
+	mustExec(t, sc.DB, "CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret-1'", "GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'app'@'%'")
+	w := newRDSWorld(t, src, sc)
+	w.targetHost = "localhost" // so the switch visibly moves the name
+	w.fake.AddParameterGroup("prod-target-pg", "mariadb10.11", nil)
+	w.fake.AddHostedZone("Z0FAKEZONE", "example.com")
+	for _, kv := range w.env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	api, err := awsprov.New(context.Background(), awsprov.Config{Endpoint: w.fake.URL(), Clock: w.fake.Clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.UpsertCNAME(context.Background(), awsprov.CNAMERequest{ZoneID: "Z0FAKEZONE", Name: "db.example.com", Target: "127.0.0.1", TTL: 60}, awsprov.WaitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	specPath := w.spec(t, false, ", parameter_group: prod-target-pg",
+		`cutover: {mode: auto, app_accounts: ["app@%"], catchup_timeout: 30s, switch: {kind: route53, zone_id: Z0FAKEZONE, record: db.example.com}}`)
+	state := filepath.Join(t.TempDir(), "state")
+	code, out, errs := w.cli(t, "run", "-f", specPath, "--state", state, "--yes")
+	if code != 0 || !strings.Contains(out, "completed") {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
+	}
+	t.Logf("cutover report:\n%s", out)
+
+	vals, ttl, ok := w.fake.Record("Z0FAKEZONE", "db.example.com", "CNAME")
+	if !ok || !slices.Equal(vals, []string{"localhost"}) || ttl != 5 {
+		t.Errorf("db.example.com after the cutover: %v ttl %d, want the target's endpoint localhost, ttl 5", vals, ttl)
+	}
+	if v, _ := w.fake.ParameterValue("prod-target-pg", "read_only"); v != "0" {
+		t.Errorf("target parameter group read_only=%q after the cutover, want 0", v)
+	}
+	prod, _ := w.fake.Instance("prod")
+	if len(prod.SecurityGroups) != 1 {
+		t.Fatalf("old source's security groups: %v, want only the fence", prod.SecurityGroups)
+	}
+	sg, ok := w.fake.SecurityGroup(prod.SecurityGroups[0])
+	if !ok || sg.IngressRules != 0 || sg.EgressRules != 0 || !hasRunTag(sg.Tags) ||
+		!slices.Contains(sg.Tags, awsfake.Tag{Key: provider.TagRole, Value: provider.RoleFenceGroup}) {
+		t.Errorf("fence group %+v: want no rule either way, tagged with the run", sg)
+	}
+	tgt, _ := w.fake.Instance("prod-encrypted")
+	if slices.Equal(tgt.SecurityGroups, prod.SecurityGroups) {
+		t.Error("the target got the deny-all group too")
+	}
+
+	// The target is the writable primary with everything the source had.
+	tc, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "target", DSN: src.AdminUser + "@tcp(" + net.JoinHostPort(tgt.Host, fmt.Sprint(tgt.Port)) + ")/", PasswordFile: src.PasswordFile()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if readOnlyOf(t, tc) {
+		t.Error("the target is still read-only after the cutover")
+	}
+	if st, err := replication.ReadStatus(context.Background(), tc); err != nil || st.Configured {
+		t.Errorf("the target still replicates after promotion: %+v %v", st, err)
+	}
+	if s, tg := checksums(t, sc.DB), checksums(t, tc.DB); fmt.Sprint(s) != fmt.Sprint(tg) {
+		t.Errorf("checksums differ: source %v target %v", s, tg)
+	}
+	if _, err := tc.DB.Exec("INSERT INTO app.orders (customer, amount, note) VALUES (1, 1, 'after cutover')"); err != nil {
+		t.Errorf("write on the new primary: %v", err)
 	}
 }

@@ -52,8 +52,13 @@ type Options struct {
 	// by, for reverse replication (default: the DSNs').
 	SourceAddr, TargetAddr string
 	ReplUser               string
-	Journal                *journal.Journal // required
-	Log                    *slog.Logger
+	// FenceOld fences the old source for good once the target is promoted
+	// and traffic switched (AWS: a deny-all security group); nil: it stays
+	// fenced by Fence alone. It is skipped with Reverse, which needs the old
+	// source to reach the new one.
+	FenceOld func(ctx context.Context) error
+	Journal  *journal.Journal // required
+	Log      *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -168,6 +173,13 @@ func (c *run) afterPromote() (*Report, error) {
 	if c.o.Reverse {
 		if err := c.phase("reverse", c.reverse); err != nil {
 			c.r.Warnings = append(c.r.Warnings, "reverse replication not started: "+err.Error())
+		}
+		if c.o.FenceOld != nil {
+			c.r.Warnings = append(c.r.Warnings, "old source not fenced off the network: reverse replication needs it to reach the new primary")
+		}
+	} else if c.o.FenceOld != nil {
+		if err := c.phase("fence-old", func() error { return c.o.FenceOld(c.ctx) }); err != nil {
+			c.r.Warnings = append(c.r.Warnings, "old source not fenced for good (it stays fenced by "+c.o.Fence.Describe()+"): "+err.Error())
 		}
 	}
 	// 10. Report.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -342,8 +343,14 @@ func replicateStep(s *spec.Spec, coordsStep string) Step {
 					return err
 				}
 			}
+			replHost := s.Replication.Host
+			if replHost == "" && aws(s) {
+				if replHost, err = endpointIP(ctx, tgt.Host()); err != nil {
+					return err
+				}
+			}
 			res, err := replication.Setup(ctx, src, tgt, replication.SetupOptions{
-				From: co, ReplUser: s.Replication.User, ReplHost: s.Replication.Host, TLS: s.Replication.TLS, SourceAddr: s.Replication.SourceAddr,
+				From: co, ReplUser: s.Replication.User, ReplHost: replHost, TLS: s.Replication.TLS, SourceAddr: s.Replication.SourceAddr,
 			})
 			if err != nil {
 				return err
@@ -478,4 +485,25 @@ func hostOf(acct string) string {
 		}
 	}
 	return ""
+}
+
+// endpointIP is the IPv4 address an RDS endpoint name resolves to. The
+// source sees the target's replication connection from that address, not
+// from the name (RDS runs with skip_name_resolve), so an account for the
+// name would be refused. Set replication.host (the VPC's pattern, e.g.
+// 10.0.%) where the address can change (Multi-AZ failover).
+func endpointIP(ctx context.Context, host string) (string, error) {
+	if net.ParseIP(host) != nil {
+		return host, nil
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return "", fmt.Errorf("resolving the target endpoint %s for the replication account's host (or set replication.host): %w", host, err)
+	}
+	for _, a := range addrs {
+		if v4 := a.IP.To4(); v4 != nil {
+			return v4.String(), nil
+		}
+	}
+	return "", fmt.Errorf("the target endpoint %s has no IPv4 address: set replication.host", host)
 }

@@ -183,6 +183,13 @@ func (r *RDS) Restore(ctx context.Context, snap provider.Snapshot, req provider.
 		// default): changing it here could change other instances.
 		return provider.Instance{}, fmt.Errorf("restoring %s: on aws, target parameters come from aws.parameter_group (a group for the target only), not target.parameters", req.ID)
 	}
+	if r.cfg.ParameterGroup != "" {
+		// The target's own group: it starts read-only, as a replica must
+		// until the cutover opens it through the same group.
+		if err := r.api.ModifyParameters(ctx, r.cfg.ParameterGroup, []Param{{Name: "read_only", Value: "1", Immediate: true}}); err != nil {
+			return provider.Instance{}, fmt.Errorf("restoring %s: %w", req.ID, err)
+		}
+	}
 	_, err = r.api.RestoreFromSnapshot(ctx, RestoreRequest{RunID: req.RunID, SnapshotID: snap.ID, TargetID: req.ID,
 		SettingsFrom: req.CopyFrom.ID, InstanceClass: req.InstanceClass, SubnetGroup: r.cfg.SubnetGroup,
 		ParameterGroup: r.cfg.ParameterGroup, SecurityGroups: r.cfg.SecurityGroupIDs})
@@ -269,4 +276,37 @@ func (r *RDS) DeleteSnapshot(ctx context.Context, snap provider.Snapshot) error 
 		return fmt.Errorf("deleting DB snapshot %s: it has no %s tag: %w", snap.ID, TagRunID, ErrNotOurs)
 	}
 	return r.api.DeleteSnapshotWhenPossible(ctx, snap.ID, r.wait(nil))
+}
+
+// FenceSourceForGood attaches the run's deny-all security group (created,
+// tagged, or adopted) to the source as its only group and waits until it is
+// the only active one: after cutover no client, and no replica, reaches the
+// old source any more. It returns the group's id.
+func (r *RDS) FenceSourceForGood(ctx context.Context, runID string) (string, error) {
+	src, err := r.api.DescribeInstance(ctx, r.cfg.SourceID)
+	if err != nil {
+		return "", err
+	}
+	if src.VpcID == "" {
+		return "", fmt.Errorf("fencing %s: it is in no VPC (no DB subnet group), so no security group can fence it", src.ID)
+	}
+	sg, err := r.api.CreateFenceSecurityGroup(ctx, FenceRequest{RunID: runID, VpcID: src.VpcID, Name: "dbshift-fence-" + runID})
+	if err != nil {
+		return "", err
+	}
+	if _, err := r.api.SetSecurityGroups(ctx, src.ID, []string{sg}, r.wait(nil)); err != nil {
+		return sg, err
+	}
+	r.api.log.Info("old source fenced off the network", "instance", src.ID, "security_group", sg)
+	return sg, nil
+}
+
+// TargetReadOnly is how the cutover opens the target: through the target's
+// own parameter group (aws.parameter_group). Without one, the target shares
+// the source's group, and nil says the cutover cannot open it.
+func (r *RDS) TargetReadOnly(targetID string) *ParameterGroupReadOnly {
+	if r.cfg.ParameterGroup == "" {
+		return nil
+	}
+	return &ParameterGroupReadOnly{API: r.api, InstanceID: targetID, Group: r.cfg.ParameterGroup}
 }
