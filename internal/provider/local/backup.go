@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -136,6 +137,9 @@ func (m mariabackup) run(ctx context.Context, what, logPath string, args ...stri
 	cmd := exec.CommandContext(ctx, m.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.WaitDelay = 10 * time.Second
+	// A killed dbshift must not leave mariabackup writing into a directory
+	// the resumed run is about to remove and redo.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("mariabackup %s: %w: %s (full log %s)", what, err, errorLines(logPath), logPath)
 	}
