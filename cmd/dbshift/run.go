@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/dbshift/dbshift/internal/cutover"
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/migration"
 	"github.com/dbshift/dbshift/internal/progress"
@@ -131,6 +132,9 @@ func specCutoverSettings(s *spec.Spec, stateDir string) CutoverSettings {
 		c.Hook = append(c.Hook, h.Phase+"="+h.Command)
 	}
 	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch)
+	if m := s.Maintenance; m != nil {
+		c.Window = &cutover.Window{On: m.On, ReadChecks: m.ReadChecks, WriteChecks: m.WriteChecks, Off: m.Off, PointBack: m.PointBack}
+	}
 	return c
 }
 
@@ -228,6 +232,8 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	s.Cutover.Mode = "auto"
 	settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
 	settings.Resume = c.Resume
+	settings.Report = c.Report
+	settings.Format = c.Format
 	if c.Reverse {
 		settings.Reverse = true
 	}

@@ -135,11 +135,11 @@ func (m mariabackup) run(ctx context.Context, what, logPath string, args ...stri
 	}
 	defer logf.Close()
 	cmd := exec.CommandContext(ctx, m.bin, args...)
+	// Dies with dbshift: a resumed step must not race an orphaned backup
+	// still writing into the same directory.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.WaitDelay = 10 * time.Second
-	// A killed dbshift must not leave mariabackup writing into a directory
-	// the resumed run is about to remove and redo.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("mariabackup %s: %w: %s (full log %s)", what, err, errorLines(logPath), logPath)
 	}

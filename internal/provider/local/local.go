@@ -218,7 +218,10 @@ func (p *Provider) DeleteInstance(ctx context.Context, inst provider.Instance) e
 	if err := p.removeInstance(ctx, r); err != nil {
 		return fmt.Errorf("deleting instance %s: %w", inst.ID, err)
 	}
-	return p.drop(kindInstance, r.ID)
+	if err := p.drop(kindInstance, r.ID); err != nil {
+		return err
+	}
+	return p.dropCloneUserIfUnused(ctx)
 }
 
 func (p *Provider) removeInstance(ctx context.Context, r resource) error {
@@ -461,7 +464,7 @@ func (p *Provider) clone(ctx context.Context, r *resource, from provider.Instanc
 		}
 	}
 	report(90, "attaching to the source at "+co.String())
-	if _, err := replication.Setup(ctx, srcConn, c, replication.SetupOptions{From: co, UseGTID: co.File == ""}); err != nil {
+	if _, err := replication.Setup(ctx, srcConn, c, replication.SetupOptions{From: co, UseGTID: co.File == "", ReplUser: cloneReplUser}); err != nil {
 		return provider.Instance{}, co, fmt.Errorf("attaching %s to the source: %w", si.Name, err)
 	}
 	r.Status = statusAvailable
