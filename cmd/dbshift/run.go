@@ -219,7 +219,9 @@ func (c *StatusCmd) Run(app *App) error {
 		if lag.SecondsBehind != nil {
 			fmt.Fprintf(app.Stdout, ", Seconds_Behind_Master %d", *lag.SecondsBehind)
 		}
-		if lag.ETASeconds >= 0 {
+		if lag.BytesBehind == 0 {
+			fmt.Fprint(app.Stdout, ", in sync")
+		} else if lag.ETASeconds >= 0 {
 			fmt.Fprintf(app.Stdout, ", catching up %.0f bytes/s, ETA %s", lag.ApplyBytesPerSec, (time.Duration(lag.ETASeconds) * time.Second).String())
 		}
 		fmt.Fprintln(app.Stdout)
