@@ -273,18 +273,36 @@ func shapeKey(b []byte, db, text string) ([]byte, bool) {
 			}
 			b = append(b, text[i:end]...)
 			i = end
-		default:
-			if c == '(' {
-				inList = endsWithIn(b)
-			} else if !isSpace(c) && c != ',' {
+		case c == '(':
+			inList = endsWithIn(b)
+			b = append(b, c)
+			i++
+		case inList || (c >= '0' && c <= '9'):
+			if !isSpace(c) && c != ',' {
 				inList = false
 			}
 			b = append(b, c)
 			i++
+		default:
+			// Copy the run up to the next byte that matters in one go.
+			j := i + 1
+			for j < len(text) && !keySpecial[text[j]] {
+				j++
+			}
+			b = append(b, text[i:j]...)
+			i = j
 		}
 	}
 	return collapseValues(b), bad
 }
+
+// keySpecial marks the bytes shapeKey must look at one by one.
+var keySpecial = func() (t [256]bool) {
+	for _, c := range []byte("'\"`(0123456789") {
+		t[c] = true
+	}
+	return t
+}()
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
