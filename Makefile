@@ -2,7 +2,7 @@
 #   make test   installs missing system packages (as root), then runs every test
 #   make demo   installs them too, then runs the main job on a local sandbox
 GO ?= go
-PKGS := mariadb-server mariadb-backup mariadb-client haproxy
+PKGS := mariadb-server mariadb-backup mariadb-client haproxy nginx
 
 .PHONY: all build test demo deps vet bench clean
 

@@ -39,22 +39,30 @@ type CutoverSettings struct {
 }
 
 type CutoverRunCmd struct {
-	SourceFlags
-	TargetFlags
+	Source             string `name:"source" placeholder:"DSN" help:"Source server DSN (password from DBSHIFT_SOURCE_PASSWORD or --source-password-file); omit after 'dbshift run' to use the run's."`
+	SourcePasswordFile string `name:"source-password-file" type:"path" placeholder:"FILE" help:"File holding the source password."`
+	Target             string `name:"target" placeholder:"DSN" help:"Target server DSN (password from DBSHIFT_TARGET_PASSWORD or --target-password-file); omit after 'dbshift run'."`
+	TargetPasswordFile string `name:"target-password-file" type:"path" placeholder:"FILE" help:"File holding the target password."`
 	CutoverSettings
 }
 
 func (c *CutoverRunCmd) Run(app *App) error {
-	return runCutover(app, c.SourceFlags.spec(), c.TargetFlags.spec(), &c.CutoverSettings, "cutover")
+	if c.Source == "" && c.Target == "" {
+		if _, err := os.Stat(filepath.Join(c.State, "spec.yaml")); err == nil {
+			return runMigrationCutover(app, &c.CutoverSettings)
+		}
+		return usage("give --source and --target, or --state DIR of a 'dbshift run'")
+	}
+	if c.Source == "" || c.Target == "" {
+		return usage("give both --source and --target")
+	}
+	return runCutover(app, dbconn.Spec{Role: "source", DSN: c.Source, PasswordFile: c.SourcePasswordFile},
+		dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile}, &c.CutoverSettings, "cutover")
 }
 
 // runCutover opens both servers and runs (or resumes) the protocol from
 // src to tgt. Rollback calls it with the roles swapped.
 func runCutover(app *App, srcSpec, tgtSpec dbconn.Spec, s *CutoverSettings, what string) error {
-	hooks, err := parseHooks(s.Hook)
-	if err != nil {
-		return err
-	}
 	src, err := app.open(srcSpec)
 	if err != nil {
 		return err
@@ -65,6 +73,15 @@ func runCutover(app *App, srcSpec, tgtSpec dbconn.Spec, s *CutoverSettings, what
 		return err
 	}
 	defer tgt.Close()
+	return runCutoverConns(app, src, tgt, s, what)
+}
+
+// runCutoverConns runs (or resumes) the protocol on open connections.
+func runCutoverConns(app *App, src, tgt *dbconn.Conn, s *CutoverSettings, what string) error {
+	hooks, err := parseHooks(s.Hook)
+	if err != nil {
+		return err
+	}
 	j, err := openCutoverJournal(s.State, s.Resume)
 	if err != nil {
 		return err

@@ -24,15 +24,30 @@ import (
 type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
 
-	Preflight PreflightCmd `cmd:"" help:"Check a source (and target) before any migration work."`
-	Position  PositionCmd  `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
-	Replicate ReplicateCmd `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
-	Cutover   CutoverCmd   `cmd:"" help:"Zero-loss cutover: fence, drain, catch up exactly, promote, switch, fence old, reverse."`
-	Rollback  RollbackCmd  `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
-	Sandbox   SandboxCmd   `cmd:"" help:"Local sandbox of real mariadbd instances."`
-	Version   VersionCmd   `cmd:"" help:"Print the version."`
-
+	Preflight    PreflightCmd    `cmd:"" help:"Check a source (and target) before any migration work."`
+	Position     PositionCmd     `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
+	Replicate    ReplicateCmd    `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
+	Plan         PlanCmd         `cmd:"" help:"Print every step of a migration spec in order (text, json, mermaid); changes nothing."`
+	Run          RunCmd          `cmd:"" help:"Run a migration spec; stops before cutover unless the spec says cutover: auto."`
+	Status       StatusCmd       `cmd:"" help:"Where a run is: each step's state and time."`
+	Resume       ResumeCmd       `cmd:"" help:"Continue a run after a crash, a reboot or Ctrl-C."`
+	Abort        AbortCmd        `cmd:"" help:"Undo a run: remove what it created; the source is not touched."`
+	Cutover      CutoverCmd      `cmd:"" help:"Zero-loss cutover: fence, drain, catch up exactly, promote, switch, fence old, reverse."`
+	Rollback     RollbackCmd     `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
+	Sandbox      SandboxCmd      `cmd:"" help:"Local sandbox of real mariadbd instances."`
+	Version      VersionCmd      `cmd:"" help:"Print the version."`
+	Querylog     QuerylogCmd     `cmd:"" help:"Read general and slow query logs."`
+	Replay       ReplayCmd       `cmd:"" help:"Replay logged queries: load test at several concurrencies, or --compare two servers."`
 	CheckUpgrade CheckUpgradeCmd `cmd:"" name:"check-upgrade" help:"Check a source for what breaks on MySQL 8.0/8.4: schema, accounts, variables and logged queries."`
+	Preflight    PreflightCmd    `cmd:"" help:"Check a source (and target) before any migration work."`
+	Position     PositionCmd     `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
+	Replicate    ReplicateCmd    `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
+	Cutover      CutoverCmd      `cmd:"" help:"Zero-loss cutover: fence, drain, catch up exactly, promote, switch, fence old, reverse."`
+	Rollback     RollbackCmd     `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
+	Sandbox      SandboxCmd      `cmd:"" help:"Local sandbox of real mariadbd instances."`
+	Version      VersionCmd      `cmd:"" help:"Print the version."`
+	Bufferpool   BufferpoolCmd   `cmd:"" help:"Resize the InnoDB buffer pool gently."`
+	Maintenance  MaintenanceCmd  `cmd:"" help:"Helpers for the read-only maintenance window."`
 }
 
 // App is what every command's Run receives: the context (cancelled on

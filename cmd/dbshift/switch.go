@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/dbshift/dbshift/internal/cutover"
+	"github.com/dbshift/dbshift/internal/spec"
 )
 
 // SwitchFlags choose how traffic moves at cutover.
@@ -15,4 +16,8 @@ func (s SwitchFlags) switcher() (cutover.Switcher, error) {
 		return nil, nil
 	}
 	return nil, usage("--switch %s is not available in this build", s.Switch)
+}
+
+func switchFlagsFromSpec(s spec.Switch) SwitchFlags {
+	return SwitchFlags{Switch: s.Kind}
 }

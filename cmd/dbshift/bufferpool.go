@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/bufferpool"
+	"github.com/dbshift/dbshift/internal/dbconn"
+)
+
+// BufferpoolCmd groups the buffer pool commands.
+type BufferpoolCmd struct {
+	Resize BufferpoolResizeCmd `cmd:"" help:"Change innodb_buffer_pool_size in steps, watching the server's health between steps."`
+}
+
+type BufferpoolResizeCmd struct {
+	DSN          string        `name:"dsn" required:"" help:"Server DSN (user@tcp(host:port)/ or mysql://user@host:port/); password from DBSHIFT_SERVER_PASSWORD or --password-file."`
+	PasswordFile string        `name:"password-file" type:"path" placeholder:"FILE" help:"File holding the password."`
+	To           string        `name:"to" required:"" help:"Target size: 256M, 4G, 1073741824."`
+	Step         string        `name:"step" default:"4G" help:"Largest change per step (rounded up to chunk size x instances)."`
+	MaxP99       time.Duration `name:"max-p99" help:"Stop when the probe query's p99 after a step exceeds this (0: not checked)."`
+	MaxThreads   uint64        `name:"max-threads-running" help:"Stop when Threads_running exceeds this (0: not checked)."`
+	MinHitRatio  float64       `name:"min-hit-ratio" help:"Stop when the buffer pool hit ratio falls below this, e.g. 0.99 (0: not checked)."`
+	MaxReads     float64       `name:"max-reads-per-sec" help:"Stop when pages read from disk per second exceed this (0: not checked)."`
+	ProbeQuery   string        `name:"probe-query" help:"Query whose latency is watched (default: one row of mysql.innodb_table_stats)."`
+	Pause        time.Duration `name:"pause" default:"30s" help:"How long to watch health after each step (and before the first)."`
+	Revert       bool          `name:"revert-on-breach" help:"When a bound is crossed, step back to the size before that step."`
+	Timeout      time.Duration `name:"resize-timeout" default:"30m" help:"Give up waiting for one step's resize after this."`
+	Format       string        `name:"format" enum:"text,json" default:"text" help:"Output format (${enum})."`
+	Yes          bool          `name:"yes" help:"Change the server without asking."`
+}
+
+func (c *BufferpoolResizeCmd) Run(app *App) error {
+	to, err := bufferpool.ParseSize(c.To)
+	if err != nil {
+		return usage("--to: %v", err)
+	}
+	step, err := bufferpool.ParseSize(c.Step)
+	if err != nil {
+		return usage("--step: %v", err)
+	}
+	if step == 0 {
+		return usage("--step must be larger than 0")
+	}
+	if c.Pause <= 0 {
+		return usage("--pause must be positive")
+	}
+	// Refuse before connecting: without a terminal nobody can answer.
+	if !c.Yes && !app.isTerminal() {
+		return usage("refusing to change innodb_buffer_pool_size without confirmation: no terminal to ask on; re-run with --yes")
+	}
+	conn, err := app.open(dbconn.Spec{Role: "server", DSN: c.DSN, PasswordFile: c.PasswordFile})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rz, err := bufferpool.New(app.Ctx, conn.DB, conn.Flavor, conn.String())
+	if err != nil {
+		return usage("%s: %v", conn, err)
+	}
+	s := rz.Settings
+	if err := bufferpool.Validate(to, s); err != nil {
+		return usage("%v", err)
+	}
+	plan, err := bufferpool.Plan(s.Size, to, step, s)
+	if err != nil {
+		return usage("%v", err)
+	}
+	if len(plan) > 0 {
+		if err := app.confirm(c.Yes, []string{fmt.Sprintf("change innodb_buffer_pool_size on %s from %s to %s in %d step(s): %s",
+			conn, bufferpool.FormatSize(s.Size), bufferpool.FormatSize(s.RoundUp(to)), len(plan), planString(s.Size, plan))}); err != nil {
+			return err
+		}
+	}
+	res, runErr := rz.Run(app.Ctx, bufferpool.Options{
+		To: to, Step: step, Pause: c.Pause, ProbeQuery: c.ProbeQuery,
+		Bounds: bufferpool.Bounds{MaxP99: c.MaxP99, MaxThreadsRunning: c.MaxThreads,
+			MinHitRatio: c.MinHitRatio, MaxReadsPerSec: c.MaxReads},
+		RevertOnBreach: c.Revert, ResizeTimeout: c.Timeout, Log: app.Log,
+		Progress: func(line string) { fmt.Fprintln(app.Stderr, "dbshift:", line) },
+	})
+	if c.Format == "json" {
+		err = bufferpool.WriteJSON(app.Stdout, res)
+	} else {
+		err = bufferpool.WriteText(app.Stdout, res)
+	}
+	if runErr != nil {
+		// A crossed bound and a failed step both exit 1; the table above
+		// says which.
+		return failed("%v", runErr)
+	}
+	return err
+}
+
+func planString(from uint64, plan []uint64) string {
+	parts := []string{bufferpool.FormatSize(from)}
+	for _, p := range plan {
+		parts = append(parts, bufferpool.FormatSize(p))
+	}
+	return strings.Join(parts, " -> ")
+}

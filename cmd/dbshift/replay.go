@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/replay"
+)
+
+// ReplayCmd is "dbshift replay": a load test from logged queries, or with
+// --compare a comparison of two servers' answers.
+type ReplayCmd struct {
+	Log                 []string      `name:"log" required:"" type:"existingfile" help:"General or slow log (repeatable; .gz read transparently)."`
+	Type                string        `name:"type" enum:"general,slow,auto" default:"auto" help:"Log format (${enum})."`
+	Target              string        `name:"target" required:"" help:"DSN of the server to replay against (password from DBSHIFT_TARGET_PASSWORD or --target-password-file)."`
+	TargetPasswordFile  string        `name:"target-password-file" type:"existingfile" help:"File holding the target's password."`
+	Compare             string        `name:"compare" help:"DSN of a second server: run every query on both and report differences (password from DBSHIFT_COMPARE_PASSWORD or --compare-password-file)."`
+	ComparePasswordFile string        `name:"compare-password-file" type:"existingfile" help:"File holding the compare server's password."`
+	Concurrency         []int         `name:"concurrency" default:"1,4,16,64" help:"Concurrency levels (comma-separated); --compare uses the first."`
+	Trials              int           `name:"trials" default:"3" help:"Trials per level, each on fresh connections."`
+	Filter              string        `name:"filter" enum:"select,read,all" default:"select" help:"Statements to run: select, read (also SHOW/DESCRIBE/EXPLAIN) or all."`
+	Limit               int64         `name:"limit" help:"Stop each trial after this many statements."`
+	Duration            time.Duration `name:"duration" help:"Stop each trial after this long."`
+	Speed               string        `name:"speed" default:"max" help:"max, or a factor of the recorded pace (1.0 keeps the log's inter-arrival times)."`
+	Format              string        `name:"format" enum:"text,csv,json,html" default:"text" help:"Report format (${enum}); --compare: text or json."`
+	Out                 string        `name:"out" help:"Write the report to this file instead of stdout."`
+	AllowWrites         bool          `name:"allow-writes" help:"Also run statements that may write (and drop READ ONLY sessions). Never against production."`
+}
+
+func (c *ReplayCmd) Run(app *App) error {
+	kind, filter, err := logOptions(c.Type, c.Filter)
+	if err != nil {
+		return err
+	}
+	speed := 0.0
+	if c.Speed != "max" {
+		if _, err := fmt.Sscanf(c.Speed, "%g", &speed); err != nil || speed <= 0 {
+			return usage("--speed: want max or a positive factor, got %q", c.Speed)
+		}
+	}
+	if len(c.Concurrency) == 0 {
+		return usage("--concurrency: at least one level")
+	}
+	src := replay.Source{Paths: c.Log, Kind: kind}
+	policy := replay.Policy{Filter: filter, AllowWrites: c.AllowWrites}
+	out, closeOut, err := c.output(app)
+	if err != nil {
+		return err
+	}
+	progress, endProgress := progressPrinter(app.Stderr)
+	defer endProgress()
+
+	if c.Compare != "" {
+		if c.Format == "csv" || c.Format == "html" {
+			return usage("--compare reports as text or json")
+		}
+		n := c.Concurrency[0]
+		a, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, KeepSessionDefaults: true, MaxOpen: n + 1}, app.Log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		b, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "compare", DSN: c.Compare, PasswordFile: c.ComparePasswordFile, KeepSessionDefaults: true, MaxOpen: n + 1}, app.Log)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		res, err := replay.Compare(app.Ctx, src, a.DB, b.DB, replay.CompareOptions{
+			Concurrency: n, Policy: policy, Limit: c.Limit, ReadOnly: !c.AllowWrites, Progress: progress,
+		})
+		if err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		if res.Stats.UnparsedLines > 0 {
+			app.Log.Warn("log lines could not be parsed and were not compared; see dbshift querylog extract", "lines", res.Stats.UnparsedLines)
+		}
+		if err := replay.WriteCompare(out, res, c.Format); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		if err := closeOut(); err != nil {
+			return err
+		}
+		if res.HasDiffs() {
+			return failed("%d queries differ between %s and %s", res.Stats.QueriesWithDiffs, a, b)
+		}
+		return nil
+	}
+
+	connect := func(ctx context.Context, n int) (*sql.DB, error) {
+		conn, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, KeepSessionDefaults: true, MaxOpen: n}, app.Log)
+		if err != nil {
+			return nil, err
+		}
+		return conn.DB, nil
+	}
+	res, err := replay.Load(app.Ctx, src, connect, replay.LoadOptions{
+		Concurrency: c.Concurrency, Trials: c.Trials, Policy: policy, Limit: c.Limit, Duration: c.Duration,
+		Speed: speed, ReadOnly: !c.AllowWrites, Progress: progress,
+	})
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if n := res.Levels[0].Trials[0].Unparsed; n > 0 {
+		app.Log.Warn("log lines could not be parsed and were not replayed; see dbshift querylog extract", "lines", n)
+	}
+	if err := replay.WriteLoad(out, res, c.Format); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return closeOut()
+}
+
+func (c *ReplayCmd) output(app *App) (io.Writer, func() error, error) {
+	if c.Out == "" {
+		return app.Stdout, func() error { return nil }, nil
+	}
+	f, err := os.OpenFile(c.Out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create report: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	return w, func() error {
+		if err := w.Flush(); err != nil {
+			f.Close()
+			return fmt.Errorf("write report: %w", err)
+		}
+		return f.Close()
+	}, nil
+}
+
+// progressPrinter redraws one status line on a terminal, and prints a plain
+// line every 10 s otherwise (logs, CI).
+func progressPrinter(w io.Writer) (func(replay.Progress), func()) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	var last time.Time
+	drawn := false
+	end := func() {
+		if drawn {
+			fmt.Fprintln(w)
+		}
+	}
+	return func(p replay.Progress) {
+		qps := 0.0
+		if p.Elapsed > 0 {
+			qps = float64(p.Done) / p.Elapsed.Seconds()
+		}
+		line := fmt.Sprintf("concurrency %d trial %d: %d queries, %.0f qps, %d errors, %s", p.Concurrency, p.Trial, p.Done, qps, p.Errors, p.Elapsed.Truncate(time.Second))
+		if tty {
+			fmt.Fprintf(w, "\r\033[K%s", line)
+			drawn = true
+			return
+		}
+		if time.Since(last) >= 10*time.Second {
+			last = time.Now()
+			fmt.Fprintln(w, line)
+		}
+	}, end
+}

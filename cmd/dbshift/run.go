@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/migration"
+	"github.com/dbshift/dbshift/internal/progress"
+	"github.com/dbshift/dbshift/internal/spec"
+	"github.com/dbshift/dbshift/internal/strategy"
+)
+
+type PlanCmd struct {
+	File   string `name:"file" short:"f" required:"" type:"existingfile" help:"Migration spec (YAML)."`
+	Format string `name:"format" enum:"text,json,mermaid" default:"text" help:"Output format (${enum})."`
+}
+
+func (c *PlanCmd) Run(app *App) error {
+	s, err := spec.Load(c.File)
+	if err != nil {
+		return usage("%v", err)
+	}
+	p, err := migration.NewPlan(s)
+	if err != nil {
+		return usage("%v", err)
+	}
+	switch c.Format {
+	case "json":
+		return p.JSON(app.Stdout)
+	case "mermaid":
+		return p.Mermaid(app.Stdout)
+	}
+	return p.Text(app.Stdout)
+}
+
+type RunCmd struct {
+	File  string `name:"file" short:"f" required:"" type:"existingfile" help:"Migration spec (YAML)."`
+	State string `name:"state" required:"" type:"path" help:"Directory for the run's journal (resume and abort read it)."`
+	Yes   bool   `name:"yes" help:"Do not ask for confirmation."`
+}
+
+func (c *RunCmd) Run(app *App) error {
+	b, err := os.ReadFile(c.File)
+	if err != nil {
+		return usage("reading spec: %v", err)
+	}
+	s, err := spec.Parse(b)
+	if err != nil {
+		return usage("%v", err)
+	}
+	p, err := migration.NewPlan(s)
+	if err != nil {
+		return usage("%v", err)
+	}
+	var actions []string
+	for _, st := range p.Steps {
+		if st.Name == strategy.StepCutover && s.Cutover.Mode != "auto" {
+			break
+		}
+		actions = append(actions, st.Name+": "+st.Summary)
+	}
+	if err := app.confirm(c.Yes, actions); err != nil {
+		return err
+	}
+	st, err := migration.Create(c.State, b, s)
+	if err != nil {
+		return usage("%v", err)
+	}
+	defer st.Journal.Close()
+	fmt.Fprintf(app.Stdout, "run %s started; state in %s\n", st.RunID, c.State)
+	return runSteps(app, st, s, false)
+}
+
+// runSteps builds the environment and runs (or resumes) the steps.
+func runSteps(app *App, st *migration.State, s *spec.Spec, resume bool) error {
+	env, steps, err := migrationEnv(app, st, s)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	err = migration.Run(app.Ctx, steps, env)
+	switch {
+	case errors.Is(err, migration.ErrStoppedBeforeCutover):
+		fmt.Fprintf(app.Stdout, "target in sync. Cut over when ready:\n  dbshift cutover --state %s\n", st.Dir)
+		return nil
+	case err != nil:
+		return failed("run %s: %v (dbshift resume --state %s continues; dbshift abort --state %s undoes)", st.RunID, err, st.Dir, st.Dir)
+	}
+	fmt.Fprintf(app.Stdout, "run %s completed\n", st.RunID)
+	return nil
+}
+
+func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, []strategy.Step, error) {
+	steps, err := strategy.Build(s)
+	if err != nil {
+		return nil, nil, usage("%v", err)
+	}
+	prov, err := newProvider(app, s, st.RunID)
+	if err != nil {
+		return nil, nil, err
+	}
+	env := &strategy.Env{
+		Spec: s, RunID: st.RunID, Provider: prov, Journal: st.Journal, Log: app.Log,
+		Progress: func(label string, max int64) progress.Reporter {
+			return progress.New(app.Stderr, app.isTerminal(), label, max)
+		},
+	}
+	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
+		settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+		return runCutoverConns(app, src, tgt, &settings, "cutover")
+	}
+	return env, steps, nil
+}
+
+// specCutoverSettings maps the spec's cutover section onto the flags.
+func specCutoverSettings(s *spec.Spec, stateDir string) CutoverSettings {
+	c := CutoverSettings{
+		State: stateDir, MaxLag: s.Replication.MaxLag, CatchupTimeout: s.Cutover.CatchupTimeout, DrainTimeout: 10 * time.Second,
+		KillAfter: s.Cutover.KillAfter, FenceTimeout: 5 * time.Second, KeepReadOnly: s.Cutover.KeepReadOnly, Reverse: s.Cutover.Reverse,
+		AppAccount: s.Cutover.AppAccounts, Yes: true,
+	}
+	if c.CatchupTimeout == 0 {
+		c.CatchupTimeout = 30 * time.Second
+	}
+	for _, h := range s.Cutover.Hooks {
+		c.Hook = append(c.Hook, h.Phase+"="+h.Command)
+	}
+	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch)
+	return c
+}
+
+type ResumeCmd struct {
+	State string `name:"state" required:"" type:"existingdir" help:"Directory of the run."`
+}
+
+func (c *ResumeCmd) Run(app *App) error {
+	st, s, _, err := migration.Open(c.State)
+	if err != nil {
+		return usage("%v", err)
+	}
+	defer st.Journal.Close()
+	if err := st.CheckSpec(s); err != nil {
+		return usage("%v", err)
+	}
+	fmt.Fprintf(app.Stdout, "resuming run %s\n", st.RunID)
+	return runSteps(app, st, s, true)
+}
+
+type AbortCmd struct {
+	State string `name:"state" required:"" type:"existingdir" help:"Directory of the run."`
+	Yes   bool   `name:"yes" help:"Do not ask for confirmation."`
+}
+
+func (c *AbortCmd) Run(app *App) error {
+	st, s, _, err := migration.Open(c.State)
+	if err != nil {
+		return usage("%v", err)
+	}
+	defer st.Journal.Close()
+	env, steps, err := migrationEnv(app, st, s)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	if err := app.confirm(c.Yes, []string{"undo run " + st.RunID + ": remove the temporary replica, snapshots and restored target it created, stop replication on the target, drop the replication user; the source is not touched"}); err != nil {
+		return err
+	}
+	if err := migration.Abort(app.Ctx, steps, env); err != nil {
+		return failed("abort %s: %v", st.RunID, err)
+	}
+	fmt.Fprintf(app.Stdout, "run %s aborted: what it created is removed; the source was not changed\n", st.RunID)
+	return nil
+}
+
+type StatusCmd struct {
+	State string `name:"state" required:"" type:"existingdir" help:"Directory of the run."`
+	FormatFlag
+}
+
+func (c *StatusCmd) Run(app *App) error {
+	st, s, _, err := migration.Open(c.State)
+	if err != nil {
+		return usage("%v", err)
+	}
+	defer st.Journal.Close()
+	steps, err := strategy.Build(s)
+	if err != nil {
+		return usage("%v", err)
+	}
+	ss := migration.Status(steps, st.Journal)
+	if c.Format == "json" {
+		return app.printJSON(map[string]any{"run_id": st.RunID, "steps": ss})
+	}
+	fmt.Fprintf(app.Stdout, "run %s (%s, %s)\n", st.RunID, s.Provider, s.Strategy)
+	for _, x := range ss {
+		el := ""
+		switch {
+		case x.State == "running":
+			el = time.Since(x.Started).Round(time.Second).String() + " so far"
+		case !x.Ended.IsZero() && !x.Started.IsZero():
+			el = x.Ended.Sub(x.Started).Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(app.Stdout, "  %-8s %-20s %s %s\n", x.State, x.Name, el, x.Error)
+	}
+	return nil
+}
+
+// runMigrationCutover is `dbshift cutover --state DIR` after `dbshift run`:
+// the source and target come from the run.
+func runMigrationCutover(app *App, c *CutoverSettings) error {
+	st, s, _, err := migration.Open(c.State)
+	if err != nil {
+		return usage("%v", err)
+	}
+	defer st.Journal.Close()
+	env, steps, err := migrationEnv(app, st, s)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	// The cutover step runs with the spec's settings, overridden by flags
+	// given on this command line.
+	s.Cutover.Mode = "auto"
+	settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+	settings.Resume = c.Resume
+	if c.Reverse {
+		settings.Reverse = true
+	}
+	if c.KeepReadOnly {
+		settings.KeepReadOnly = true
+	}
+	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
+		return runCutoverConns(app, src, tgt, &settings, "cutover")
+	}
+	if err := migration.Run(app.Ctx, steps, env); err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return ee
+		}
+		return failed("%v", err)
+	}
+	return nil
+}

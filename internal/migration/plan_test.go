@@ -1,0 +1,103 @@
+package migration
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/dbshift/dbshift/internal/spec"
+)
+
+const awsSpec = `
+name: orders
+provider: aws
+strategy: replica-snapshot
+source: {dsn: "admin@tcp(orders.abc.us-east-1.rds.amazonaws.com:3306)/"}
+target: {id: orders-encrypted, encrypted: true, kms_key_id: "arn:aws:kms:us-east-1:111122223333:key/k1"}
+aws: {region: us-east-1, source_instance: orders}
+replication: {host: "10.0.%"}
+cutover: {mode: manual, switch: {kind: route53, zone_id: Z1, record: db.example.com}}
+`
+
+const localSpec = `
+name: demo
+provider: local
+strategy: replica-snapshot
+source: {dsn: "dbshift@tcp(127.0.0.1:3307)/"}
+target: {id: demo-encrypted, encrypted: true}
+local: {sandbox_dir: /tmp/sb}
+cutover: {mode: auto}
+`
+
+func TestPlan_AWSListsEveryAPICallInOrder(t *testing.T) {
+	s, err := spec.Parse([]byte(awsSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	want := []string{
+		"CALL mysql.rds_set_configuration('binlog retention hours', 168)",
+		"rds:CreateDBInstanceReadReplica DBInstanceIdentifier=orders-encrypted-temp-replica SourceDBInstanceIdentifier=orders",
+		"CALL mysql.rds_stop_replication",
+		"rds:CreateDBSnapshot DBSnapshotIdentifier=orders-encrypted-snapshot DBInstanceIdentifier=orders-encrypted-temp-replica",
+		"rds:CopyDBSnapshot SourceDBSnapshotIdentifier=orders-encrypted-snapshot TargetDBSnapshotIdentifier=orders-encrypted-snapshot-encrypted KmsKeyId=arn:aws:kms:us-east-1:111122223333:key/k1",
+		"rds:RestoreDBInstanceFromDBSnapshot DBInstanceIdentifier=orders-encrypted",
+		"StorageEncrypted=true",
+		"CALL mysql.rds_set_external_master(",
+		"CALL mysql.rds_start_replication",
+		"rds:DeleteDBInstance DBInstanceIdentifier=orders-encrypted-temp-replica",
+	}
+	at := 0
+	for _, w := range want {
+		i := strings.Index(out[at:], w)
+		if i < 0 {
+			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
+		}
+		at += i
+	}
+}
+
+func TestPlan_MermaidDeclaresParticipantsAndMarksPointOfNoReturn(t *testing.T) {
+	s, err := spec.Parse([]byte(localSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Mermaid(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, w := range []string{"sequenceDiagram", "participant TempReplica", "participant EncryptedSnapshot", "participant App", "Note over dbshift,App: point of no return", "rect rgb(", "TempReplica->>Source"} {
+		if !strings.Contains(out, w) && !strings.Contains(out, strings.Replace(w, "TempReplica->>Source", "Source->>TempReplica", 1)) {
+			t.Errorf("mermaid lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Count(out, "rect ") != strings.Count(out, "    end\n") {
+		t.Errorf("unbalanced rect/end:\n%s", out)
+	}
+}
+
+func TestSpec_RejectsBadInputWithEveryReason(t *testing.T) {
+	_, err := spec.Parse([]byte("name: x\nprovider: gcp\nstrategy: magic\nsource: {dsn: 'u:secret@tcp(h:1)/'}\nbogus_key: 1\n"))
+	if err == nil || !strings.Contains(err.Error(), "bogus_key") {
+		t.Fatalf("unknown key not rejected: %v", err)
+	}
+	_, err = spec.Parse([]byte("name: x\nprovider: gcp\nstrategy: magic\nsource: {dsn: 'u:secret@tcp(h:1)/'}\n"))
+	for _, w := range []string{"provider", "strategy", "holds a password", "target.id"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not name %q: %v", w, err)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+// Package replay runs the statements of general/slow logs against servers:
+// a load test at several concurrency levels (latency from HDR histograms) and
+// a comparison of two servers' answers grouped by query fingerprint.
+//
+// Logs are streamed from disk for every trial, so memory does not grow with
+// the log's size.
+package replay
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/dbshift/dbshift/internal/querylog"
+)
+
+// Source is a set of log files, re-read from the start for every trial.
+type Source struct {
+	Paths []string
+	Kind  querylog.Kind
+}
+
+// stream reads the files of a Source one after the other.
+type stream struct {
+	src   Source
+	i     int
+	r     *querylog.Reader
+	stats querylog.Stats
+}
+
+func (s Source) open() *stream { return &stream{src: s} }
+
+func (st *stream) Next() (querylog.Event, error) {
+	for {
+		if st.r == nil {
+			if st.i >= len(st.src.Paths) {
+				return querylog.Event{}, io.EOF
+			}
+			r, err := querylog.Open(st.src.Paths[st.i], st.src.Kind)
+			if err != nil {
+				return querylog.Event{}, err
+			}
+			st.r = r
+			st.i++
+		}
+		ev, err := st.r.Next()
+		if err == nil {
+			return ev, nil
+		}
+		st.stats.Add(st.r.Stats())
+		st.r.Close()
+		st.r = nil
+		if !errors.Is(err, io.EOF) {
+			return querylog.Event{}, err
+		}
+	}
+}
+
+func (st *stream) Close() querylog.Stats {
+	if st.r != nil {
+		st.stats.Add(st.r.Stats())
+		st.r.Close()
+		st.r = nil
+	}
+	return st.stats
+}
+
+// Policy says which logged statements are run.
+type Policy struct {
+	Filter      querylog.Filter
+	AllowWrites bool
+}
+
+// Verdict is what happens to one event.
+type Verdict int
+
+const (
+	Run          Verdict = iota
+	SkipContext          // USE / session SET / transaction control: applied as context or meaningless alone
+	SkipFiltered         // not matched by --filter
+	SkipWrite            // a write without --allow-writes
+)
+
+// Decide classifies an event under the policy.
+func (p Policy) Decide(ev querylog.Event) Verdict {
+	cls := querylog.Classify(ev.Query)
+	switch cls {
+	case querylog.ClassUse, querylog.ClassSession, querylog.ClassTxn:
+		return SkipContext
+	case querylog.ClassWrite:
+		if !p.AllowWrites {
+			return SkipWrite
+		}
+	}
+	if !p.Filter.Match(ev.Query) {
+		return SkipFiltered
+	}
+	return Run
+}
+
+// session is one server connection with the context the log asked for.
+type session struct {
+	db       *sql.DB
+	conn     *sql.Conn
+	readOnly bool
+	curDB    string
+	cur      []string
+}
+
+func newSession(ctx context.Context, db *sql.DB, readOnly bool) (*session, error) {
+	s := &session{db: db, readOnly: readOnly}
+	return s, s.connect(ctx)
+}
+
+func (s *session) connect(ctx context.Context) error {
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open replay connection: %w", err)
+	}
+	s.conn, s.curDB, s.cur = c, "", nil
+	if s.readOnly {
+		// A statement misclassified as a read is still refused by the server.
+		if _, err := c.ExecContext(ctx, "SET SESSION TRANSACTION READ ONLY"); err != nil {
+			return fmt.Errorf("make replay session read-only: %w", err)
+		}
+	}
+	return nil
+}
+
+// apply brings the connection to the event's default database and session
+// statements. A session that is not an extension of the current one needs a
+// fresh connection: there is no portable way to unset a session variable.
+func (s *session) apply(ctx context.Context, ev querylog.Event) error {
+	// A statement logged without a default database must not run in the one
+	// an earlier statement chose: only a fresh connection has none.
+	lostDB := ev.DB == "" && s.curDB != ""
+	if lostDB || !slices.Equal(s.cur, ev.Session) {
+		if lostDB || len(ev.Session) < len(s.cur) || !slices.Equal(s.cur, ev.Session[:len(s.cur)]) {
+			s.discard()
+			if err := s.connect(ctx); err != nil {
+				return err
+			}
+		}
+		for _, stmt := range ev.Session[len(s.cur):] {
+			if _, err := s.conn.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("session statement %q: %w", stmt, err)
+			}
+		}
+		s.cur = ev.Session
+	}
+	if ev.DB != "" && ev.DB != s.curDB {
+		if _, err := s.conn.ExecContext(ctx, "USE "+quoteIdent(ev.DB)); err != nil {
+			return fmt.Errorf("use %s: %w", ev.DB, err)
+		}
+		s.curDB = ev.DB
+	}
+	return nil
+}
+
+// discard drops the physical connection instead of returning it to the pool
+// with the old session state.
+func (s *session) discard() {
+	if s.conn == nil {
+		return
+	}
+	_ = s.conn.Raw(func(any) error { return driver.ErrBadConn })
+	s.conn.Close()
+	s.conn = nil
+}
+
+// Close drops the connection: it carries the log's session state (READ ONLY,
+// sql_mode, default database) that must not leak into a shared pool.
+func (s *session) Close() { s.discard() }
+
+func quoteIdent(s string) string {
+	b := []byte{'`'}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			b = append(b, '`')
+		}
+		b = append(b, s[i])
+	}
+	return string(append(b, '`'))
+}

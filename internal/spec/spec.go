@@ -1,0 +1,244 @@
+// Package spec reads a migration spec (YAML): the source, the provider, the
+// strategy, what the target must become, replication and cutover settings,
+// hooks. Secrets are referenced (an environment variable or a file), never
+// written in the spec.
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Spec is one migration.
+type Spec struct {
+	Name        string      `yaml:"name" json:"name"`
+	Provider    string      `yaml:"provider" json:"provider"` // local | aws
+	Strategy    string      `yaml:"strategy" json:"strategy"` // replica-snapshot | backup-clone
+	Source      Server      `yaml:"source" json:"source"`
+	Target      Target      `yaml:"target" json:"target"`
+	Replication Replication `yaml:"replication" json:"replication"`
+	Cutover     Cutover     `yaml:"cutover" json:"cutover"`
+	Local       Local       `yaml:"local" json:"local"`
+	AWS         AWS         `yaml:"aws" json:"aws"`
+	// Cleanup removes the temporary replica and snapshots once the target
+	// replicates (default true).
+	Cleanup *bool `yaml:"cleanup" json:"cleanup"`
+}
+
+// Server is how to reach a server; the password is referenced.
+type Server struct {
+	DSN          string `yaml:"dsn" json:"dsn"`
+	PasswordEnv  string `yaml:"password_env" json:"password_env,omitempty"`
+	PasswordFile string `yaml:"password_file" json:"password_file,omitempty"`
+}
+
+// Target is what the new instance must become.
+type Target struct {
+	ID            string            `yaml:"id" json:"id"`
+	Encrypted     bool              `yaml:"encrypted" json:"encrypted"`
+	KMSKeyID      string            `yaml:"kms_key_id" json:"kms_key_id,omitempty"`
+	EngineVersion string            `yaml:"engine_version" json:"engine_version,omitempty"`
+	InstanceClass string            `yaml:"instance_class" json:"instance_class,omitempty"`
+	Parameters    map[string]string `yaml:"parameters" json:"parameters,omitempty"`
+}
+
+// Replication settings.
+type Replication struct {
+	User    string        `yaml:"user" json:"user"`
+	Host    string        `yaml:"host" json:"host"` // host pattern of the account on the source
+	TLS     string        `yaml:"tls" json:"tls"`
+	MaxLag  time.Duration `yaml:"max_lag" json:"max_lag"`
+	Timeout time.Duration `yaml:"catchup_timeout" json:"catchup_timeout"`
+	// SourceAddr is how the target reaches the source, when not the DSN's.
+	SourceAddr string `yaml:"source_addr" json:"source_addr,omitempty"`
+}
+
+// Cutover settings; Mode auto runs the cutover at the end of the run,
+// manual (default) stops before it so the operator picks the moment.
+type Cutover struct {
+	Mode           string        `yaml:"mode" json:"mode"`
+	KeepReadOnly   bool          `yaml:"keep_read_only" json:"keep_read_only"`
+	Reverse        bool          `yaml:"reverse" json:"reverse"`
+	CatchupTimeout time.Duration `yaml:"catchup_timeout" json:"catchup_timeout"`
+	KillAfter      time.Duration `yaml:"kill_after" json:"kill_after"`
+	AppAccounts    []string      `yaml:"app_accounts" json:"app_accounts,omitempty"`
+	Switch         Switch        `yaml:"switch" json:"switch"`
+	Hooks          []Hook        `yaml:"hooks" json:"hooks,omitempty"`
+}
+
+// Switch says how traffic moves.
+type Switch struct {
+	Kind    string `yaml:"kind" json:"kind"` // none | haproxy | exec | route53
+	Socket  string `yaml:"socket" json:"socket,omitempty"`
+	Backend string `yaml:"backend" json:"backend,omitempty"`
+	Command string `yaml:"command" json:"command,omitempty"`
+	ZoneID  string `yaml:"zone_id" json:"zone_id,omitempty"`
+	Record  string `yaml:"record" json:"record,omitempty"`
+}
+
+// Hook is a command run at a cutover phase.
+type Hook struct {
+	Phase   string `yaml:"phase" json:"phase"`
+	Command string `yaml:"command" json:"command"`
+}
+
+// Local provider settings.
+type Local struct {
+	SandboxDir string `yaml:"sandbox_dir" json:"sandbox_dir"`
+	// BackupFrom names a replica DSN to take the backup from (backup-clone).
+	BackupFrom string `yaml:"backup_from" json:"backup_from,omitempty"`
+}
+
+// AWS provider settings.
+type AWS struct {
+	Region           string   `yaml:"region" json:"region"`
+	Profile          string   `yaml:"profile" json:"profile,omitempty"`
+	SourceInstance   string   `yaml:"source_instance" json:"source_instance"`
+	ParameterGroup   string   `yaml:"parameter_group" json:"parameter_group,omitempty"`
+	SubnetGroup      string   `yaml:"subnet_group" json:"subnet_group,omitempty"`
+	SecurityGroupIDs []string `yaml:"security_group_ids" json:"security_group_ids,omitempty"`
+	Endpoint         string   `yaml:"endpoint" json:"endpoint,omitempty"` // tests: a local server speaking the API
+}
+
+// Load reads and validates a spec file. Unknown keys are errors: a typo in
+// a spec must not silently change a migration.
+func Load(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading spec: %w", err)
+	}
+	return Parse(b)
+}
+
+// Parse reads and validates a spec.
+func Parse(b []byte) (*Spec, error) {
+	var s Spec
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	s.defaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func (s *Spec) defaults() {
+	if s.Strategy == "" {
+		s.Strategy = "replica-snapshot"
+	}
+	if s.Replication.User == "" {
+		s.Replication.User = "dbshift_repl"
+	}
+	if s.Replication.TLS == "" {
+		s.Replication.TLS = "preferred"
+	}
+	if s.Replication.MaxLag == 0 {
+		s.Replication.MaxLag = time.Second
+	}
+	if s.Replication.Timeout == 0 {
+		s.Replication.Timeout = time.Hour
+	}
+	if s.Cutover.Mode == "" {
+		s.Cutover.Mode = "manual"
+	}
+	if s.Cutover.Switch.Kind == "" {
+		s.Cutover.Switch.Kind = "none"
+	}
+	if s.Cleanup == nil {
+		t := true
+		s.Cleanup = &t
+	}
+	if s.Source.PasswordEnv == "" && s.Source.PasswordFile == "" {
+		s.Source.PasswordEnv = "DBSHIFT_SOURCE_PASSWORD"
+	}
+}
+
+// Validate names every problem at once.
+func (s *Spec) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if s.Name == "" {
+		bad("name: required")
+	}
+	if !slices.Contains([]string{"local", "aws"}, s.Provider) {
+		bad("provider: %q, want local or aws", s.Provider)
+	}
+	if !slices.Contains([]string{"replica-snapshot", "backup-clone"}, s.Strategy) {
+		bad("strategy: %q, want replica-snapshot or backup-clone", s.Strategy)
+	}
+	if s.Strategy == "backup-clone" && s.Provider == "aws" {
+		bad("strategy backup-clone needs provider local (RDS offers no physical backup of its own files)")
+	}
+	if s.Source.DSN == "" {
+		bad("source.dsn: required")
+	}
+	if strings.Contains(s.Source.DSN, ":") && strings.Contains(s.Source.DSN, "@") {
+		if u, _, _ := strings.Cut(s.Source.DSN, "@"); strings.Contains(strings.TrimPrefix(u, "mysql://"), ":") {
+			bad("source.dsn: holds a password; reference it with password_env or password_file instead")
+		}
+	}
+	if s.Target.ID == "" {
+		bad("target.id: required")
+	}
+	if !slices.Contains([]string{"manual", "auto"}, s.Cutover.Mode) {
+		bad("cutover.mode: %q, want manual or auto", s.Cutover.Mode)
+	}
+	if !slices.Contains([]string{"none", "haproxy", "exec", "route53"}, s.Cutover.Switch.Kind) {
+		bad("cutover.switch.kind: %q, want none, haproxy, exec or route53", s.Cutover.Switch.Kind)
+	}
+	if !slices.Contains([]string{"required", "preferred", "off"}, s.Replication.TLS) {
+		bad("replication.tls: %q, want required, preferred or off", s.Replication.TLS)
+	}
+	switch s.Provider {
+	case "local":
+		if s.Local.SandboxDir == "" {
+			bad("local.sandbox_dir: required with provider local (where new instances are created)")
+		}
+	case "aws":
+		if s.AWS.Region == "" {
+			bad("aws.region: required")
+		}
+		if s.AWS.SourceInstance == "" {
+			bad("aws.source_instance: required")
+		}
+		if s.Target.Encrypted && s.Target.KMSKeyID == "" {
+			bad("target.kms_key_id: required to encrypt on aws")
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("spec: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Fingerprint hashes the parts of the spec that decide what a run creates
+// and where it replicates from; resume refuses a spec whose fingerprint
+// changed. Cutover settings and hooks may change between run and cutover.
+func (s *Spec) Fingerprint() string {
+	b, _ := json.Marshal(struct {
+		Name, Provider, Strategy string
+		Source                   string
+		Target                   Target
+		Repl                     string
+		Local                    Local
+		AWS                      AWS
+	}{s.Name, s.Provider, s.Strategy, s.Source.DSN, s.Target, s.Replication.User + "@" + s.Replication.Host, s.Local, s.AWS})
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+// CleanupEnabled reports whether temporary resources are removed.
+func (s *Spec) CleanupEnabled() bool { return s.Cleanup == nil || *s.Cleanup }
