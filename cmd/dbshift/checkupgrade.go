@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/dbshift/dbshift/internal/compat"
+	"github.com/dbshift/dbshift/internal/querylog"
 )
 
 // CheckUpgradeCmd is `dbshift check-upgrade`: what breaks when the source is
@@ -77,5 +78,31 @@ func (c *CheckUpgradeCmd) Run(app *App) error {
 
 // analyzeLog feeds one query log to the analyzer.
 func analyzeLog(app *App, a *compat.Analyzer, path string) error {
-	return fmt.Errorf("--query-log %s: reading query logs needs internal/querylog, which is not on main yet", path)
+	r, err := querylog.Open(path, querylog.Auto)
+	if err != nil {
+		return fmt.Errorf("opening query log: %w", err)
+	}
+	defer r.Close()
+	if err := a.Run(app.Ctx, logSource{r}); err != nil {
+		return fmt.Errorf("checking %s: %w", path, err)
+	}
+	if st := r.Stats(); st.Unparsed > 0 {
+		app.Log.Warn("query log lines that fitted no entry", "file", path, "lines", st.Unparsed)
+	}
+	return nil
+}
+
+// logSource adapts a querylog reader to the analyzer's QuerySource.
+type logSource struct{ r *querylog.Reader }
+
+func (s logSource) Next() (compat.Query, error) {
+	ev, err := s.r.Next()
+	if err != nil {
+		return compat.Query{}, err
+	}
+	user := ev.User
+	if ev.Host != "" {
+		user += "@" + ev.Host
+	}
+	return compat.Query{Text: ev.Query, DB: ev.DB, ConnID: ev.ConnID, User: user}, nil
 }

@@ -59,8 +59,9 @@ type Analyzer struct {
 
 type shape struct {
 	fp         string
-	found      []hit // findings that do not depend on literal values
-	dateSlots  bool  // compares a temporal value with a string literal
+	found      []hit      // findings that do not depend on literal values
+	groups     []*Finding // where found is counted
+	dateSlots  bool       // compares a temporal value with a string literal
 	unparsable bool
 }
 
@@ -187,8 +188,19 @@ func (a *Analyzer) Add(q Query) {
 	if sh.unparsable {
 		a.Unparsable++
 	}
-	for _, h := range sh.found {
-		a.record(h, fp, text)
+	if !seen {
+		// Resolve the shape's groups once; later queries of the shape
+		// only count.
+		for _, h := range sh.found {
+			if f := a.record(h, fp, text); f != nil {
+				sh.groups = append(sh.groups, f)
+			}
+		}
+		sh.found = nil
+	} else {
+		for _, f := range sh.groups {
+			f.Count++
+		}
 	}
 	for _, h := range dates {
 		a.record(h, fp, text)
@@ -197,10 +209,12 @@ func (a *Analyzer) Add(q Query) {
 
 const maxExample = 1000
 
-func (a *Analyzer) record(h hit, fp, text string) {
+// record counts one hit in its group and returns the group (nil when the
+// check does not apply).
+func (a *Analyzer) record(h hit, fp, text string) *Finding {
 	c, ok := a.checks[h.check]
 	if !ok {
-		return
+		return nil
 	}
 	k := groupKey{h.check, fp, h.object}
 	f, ok := a.groups[k]
@@ -215,6 +229,7 @@ func (a *Analyzer) record(h hit, fp, text string) {
 		a.order = append(a.order, k)
 	}
 	f.Count++
+	return f
 }
 
 // shapeKey appends to b the schema and the text with every quoted string
