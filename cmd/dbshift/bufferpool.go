@@ -7,6 +7,7 @@ import (
 
 	"github.com/dbshift/dbshift/internal/bufferpool"
 	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/progress"
 )
 
 // BufferpoolCmd groups the buffer pool commands.
@@ -73,13 +74,34 @@ func (c *BufferpoolResizeCmd) Run(app *App) error {
 			return err
 		}
 	}
+	// One bar (or plain lines without a terminal) per health watch.
+	var bar progress.Reporter
+	var watching string
+	onWatch := func(label string, elapsed, total time.Duration, w bufferpool.Window) {
+		if label != watching {
+			if watching != "" { // a bound ended the last watch early
+				bar.Done("stopped")
+			}
+			bar = progress.New(app.Stderr, app.isTerminal(), label+" health", total.Milliseconds())
+			watching = label
+		}
+		bar.Update(elapsed.Milliseconds(), w.Summary())
+		if elapsed >= total {
+			bar.Done(w.Summary())
+			watching = ""
+		}
+	}
 	res, runErr := rz.Run(app.Ctx, bufferpool.Options{
 		To: to, Step: step, Pause: c.Pause, ProbeQuery: c.ProbeQuery,
 		Bounds: bufferpool.Bounds{MaxP99: c.MaxP99, MaxThreadsRunning: c.MaxThreads,
 			MinHitRatio: c.MinHitRatio, MaxReadsPerSec: c.MaxReads},
 		RevertOnBreach: c.Revert, ResizeTimeout: c.Timeout, Log: app.Log,
 		Progress: func(line string) { fmt.Fprintln(app.Stderr, "dbshift:", line) },
+		OnWatch:  onWatch,
 	})
+	if watching != "" {
+		bar.Done("stopped")
+	}
 	if c.Format == "json" {
 		err = bufferpool.WriteJSON(app.Stdout, res)
 	} else {

@@ -39,15 +39,9 @@ type CLI struct {
 	Querylog     QuerylogCmd     `cmd:"" help:"Read general and slow query logs."`
 	Replay       ReplayCmd       `cmd:"" help:"Replay logged queries: load test at several concurrencies, or --compare two servers."`
 	CheckUpgrade CheckUpgradeCmd `cmd:"" name:"check-upgrade" help:"Check a source for what breaks on MySQL 8.0/8.4: schema, accounts, variables and logged queries."`
-	Preflight    PreflightCmd    `cmd:"" help:"Check a source (and target) before any migration work."`
-	Position     PositionCmd     `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
-	Replicate    ReplicateCmd    `cmd:"" help:"Replication primitives: start from exact coordinates, status, wait, stop, reset."`
-	Cutover      CutoverCmd      `cmd:"" help:"Zero-loss cutover: fence, drain, catch up exactly, promote, switch, fence old, reverse."`
-	Rollback     RollbackCmd     `cmd:"" help:"Move writes back to the original source (same flags as the cutover)."`
-	Sandbox      SandboxCmd      `cmd:"" help:"Local sandbox of real mariadbd instances."`
-	Version      VersionCmd      `cmd:"" help:"Print the version."`
 	Bufferpool   BufferpoolCmd   `cmd:"" help:"Resize the InnoDB buffer pool gently."`
 	Maintenance  MaintenanceCmd  `cmd:"" help:"Helpers for the read-only maintenance window."`
+	Probe        ProbeCmd        `cmd:"" help:"Canary writer: write sequenced rows through the app endpoint, then prove none was lost."`
 }
 
 // App is what every command's Run receives: the context (cancelled on

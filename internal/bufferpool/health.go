@@ -64,7 +64,11 @@ func (p *prober) run(ctx context.Context, db *sql.DB) {
 		p.fail(err)
 		return
 	}
-	defer conn.Close()
+	defer func() { // conn is replaced after an error
+		if conn != nil {
+			conn.Close()
+		}
+	}()
 	t := time.NewTicker(p.every)
 	defer t.Stop()
 	for {
@@ -79,6 +83,7 @@ func (p *prober) run(ctx context.Context, db *sql.DB) {
 			// The connection may be gone; get another.
 			conn.Close()
 			if conn, err = db.Conn(ctx); err != nil {
+				conn = nil
 				return
 			}
 		} else {

@@ -36,6 +36,11 @@ func fmtP99(l Latency) string {
 	return fmtDur(l.P99)
 }
 
+// Summary is the window in one short line.
+func (w Window) Summary() string {
+	return fmt.Sprintf("p99 %s, hit ratio %s, %.0f reads/s, threads %d", fmtP99(w.Probe), fmtPct(w.HitRatio), w.ReadsPerSec, w.ThreadsRunning)
+}
+
 // WriteText prints the per-step table and a one-line outcome.
 func WriteText(w io.Writer, r *Result) error {
 	fmt.Fprintf(w, "%s (%s): innodb_buffer_pool_size %s -> %s, unit %s, probe %q\n",

@@ -72,6 +72,9 @@ type Options struct {
 	Log           *slog.Logger
 	// Progress receives one line per event (for stderr).
 	Progress func(string)
+	// OnWatch is called at every sample while health is watched, with the
+	// window so far (for a progress bar).
+	OnWatch func(label string, elapsed, total time.Duration, w Window)
 }
 
 func (o Options) withDefaults() Options {
@@ -215,7 +218,7 @@ func (r *Resizer) Run(ctx context.Context, o Options) (*Result, error) {
 	defer func() { stopProbe(); <-probeDone }()
 
 	o.Progress(fmt.Sprintf("baseline: watching %s for %s before the first step", r.Name, o.Pause))
-	base, _, err := r.watch(ctx, p, o, nil)
+	base, _, err := r.watch(ctx, p, o, "baseline", nil)
 	if err != nil {
 		return r.fail(res, err)
 	}
@@ -236,7 +239,7 @@ func (r *Resizer) Run(ctx context.Context, o Options) (*Result, error) {
 		cur = size
 		res.Final = cur
 		o.Progress(fmt.Sprintf("step %d/%d: resized in %s; watching health for %s", st.N, len(plan), fmtDur(d), o.Pause))
-		after, breach, err := r.watch(ctx, p, o, &o.Bounds)
+		after, breach, err := r.watch(ctx, p, o, fmt.Sprintf("step %d/%d", st.N, len(plan)), &o.Bounds)
 		st.After = after
 		if err != nil {
 			res.Steps = append(res.Steps, st)
@@ -256,7 +259,7 @@ func (r *Resizer) Run(ctx context.Context, o Options) (*Result, error) {
 				if err == nil {
 					cur = st.From
 					res.Final = cur
-					rev.After, _, err = r.watch(ctx, p, o, nil)
+					rev.After, _, err = r.watch(ctx, p, o, "revert", nil)
 				}
 				res.Steps = append(res.Steps, rev)
 				if err != nil {
@@ -297,7 +300,8 @@ func (r *Resizer) progress(o Options, n int) func(Status) {
 
 // watch samples the server for o.Pause and returns the window. With bounds
 // it stops as soon as one is crossed.
-func (r *Resizer) watch(ctx context.Context, p *prober, o Options, b *Bounds) (Window, *Breach, error) {
+func (r *Resizer) watch(ctx context.Context, p *prober, o Options, label string, b *Bounds) (Window, *Breach, error) {
+	start := time.Now()
 	p.cut()
 	first, err := read(ctx, r.DB)
 	if err != nil {
@@ -329,6 +333,9 @@ func (r *Resizer) watch(ctx context.Context, p *prober, o Options, b *Bounds) (W
 			lat = p.peek()
 		}
 		w := window(first, last, maxThreads, lat)
+		if o.OnWatch != nil {
+			o.OnWatch(label, min(time.Since(start), o.Pause), o.Pause, w)
+		}
 		if b != nil {
 			if lat.Errors > 0 {
 				return w, &Breach{Bound: "probe errors", Limit: "0", Observed: fmt.Sprintf("%d (last: %v)", lat.Errors, p.lastError())}, nil

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,17 +20,61 @@ import (
 
 const testRows = 100000
 
-// startServer brings up a sandbox with a 1G pool and a table to read.
+// shared is one sandbox for the package's server tests: each test starts
+// from a 1G pool, and starting mariadbd once keeps the suite short.
+var shared struct {
+	once sync.Once
+	sb   *sandbox.Sandbox
+	c    *dbconn.Conn
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.sb != nil {
+		shared.c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_ = shared.sb.Down(ctx, true)
+		cancel()
+	}
+	os.Exit(code)
+}
+
+// startServer returns the shared sandbox (1G pool, a table to read), its
+// pool set back to 1G.
 func startServer(t *testing.T) *dbconn.Conn {
 	t.Helper()
-	sb := sandboxtest.New(t, sandbox.Options{Instances: 1, Extra: []string{"innodb_buffer_pool_size=1G"}})
+	sandboxtest.RequireServer(t)
+	shared.once.Do(func() { shared.sb, shared.c, shared.err = bringUp() })
+	if shared.err != nil {
+		t.Fatalf("sandbox: %v", shared.err)
+	}
+	if _, err := shared.c.DB.Exec("SET GLOBAL innodb_buffer_pool_size = 1073741824"); err != nil {
+		t.Fatalf("resetting the pool to 1G: %v", err)
+	}
+	return shared.c
+}
+
+func bringUp() (*sandbox.Sandbox, *dbconn.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "dbshift-bufferpool-test-")
+	if err != nil {
+		return nil, nil, err
+	}
+	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: dir, Instances: 1, Extra: []string{"innodb_buffer_pool_size=1G"}})
+	if err != nil {
+		if sb != nil {
+			_ = sb.Down(ctx, true)
+		}
+		return nil, nil, err
+	}
 	inst := sb.Instance(1)
-	ctx := context.Background()
 	c, err := dbconn.Open(ctx, dbconn.Spec{Role: "server", DSN: inst.DSN(), Password: inst.Password}, nil)
 	if err != nil {
-		t.Fatalf("connecting: %v", err)
+		_ = sb.Down(ctx, true)
+		return nil, nil, err
 	}
-	t.Cleanup(func() { c.Close() })
 	for _, q := range []string{
 		"CREATE DATABASE IF NOT EXISTS bp",
 		"CREATE TABLE bp.t (id INT PRIMARY KEY, pad CHAR(200) NOT NULL) ENGINE=InnoDB",
@@ -38,10 +84,12 @@ func startServer(t *testing.T) *dbconn.Conn {
 			"SELECT 1 + a.n + 10*b.n + 100*c.n + 1000*e.n + 10000*f.n, REPEAT('x', 200) FROM d a, d b, d c, d e, d f",
 	} {
 		if _, err := c.DB.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+			c.Close()
+			_ = sb.Down(ctx, true)
+			return nil, nil, fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	return c
+	return sb, c, nil
 }
 
 // readLoad runs point selects on bp.t from n connections until the test

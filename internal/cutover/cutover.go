@@ -28,14 +28,8 @@ import (
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/journal"
 	"github.com/dbshift/dbshift/internal/replication"
+	"github.com/dbshift/dbshift/internal/switcher"
 )
-
-// Switcher moves application traffic from one server address to another.
-type Switcher interface {
-	Name() string
-	Check(ctx context.Context, fromAddr, toAddr string) error
-	Switch(ctx context.Context, fromAddr, toAddr string) error
-}
 
 // Options are the cutover's settings. Zero values take the defaults noted.
 type Options struct {
@@ -52,7 +46,7 @@ type Options struct {
 	Fence Fencer
 	// ReadOnly opens the target (default: SET GLOBAL).
 	ReadOnly ReadOnlyControl
-	Switch   Switcher // nil: no traffic switch (the operator's own)
+	Switch   switcher.Switcher // nil: no traffic switch (the operator's own)
 	Hooks    []Hook
 	// SourceAddr/TargetAddr are the addresses the servers reach each other
 	// by, for reverse replication (default: the DSNs').
@@ -219,7 +213,7 @@ func (c *run) gate() error {
 		return fmt.Errorf("gate: %s is writable: a replica that takes writes could diverge; set it read-only first", c.tgt)
 	}
 	if c.o.Switch != nil {
-		if err := c.o.Switch.Check(c.ctx, c.src.Addr, c.tgt.Addr); err != nil {
+		if err := c.o.Switch.Check(c.ctx, c.endpoint(c.src), c.endpoint(c.tgt)); err != nil {
 			return fmt.Errorf("gate: switch %s: %w", c.o.Switch.Name(), err)
 		}
 	}
@@ -358,7 +352,7 @@ func (c *run) switchTraffic() error {
 		return nil
 	}
 	if c.o.Switch != nil {
-		if err := c.o.Switch.Switch(c.ctx, c.src.Addr, c.tgt.Addr); err != nil {
+		if err := c.o.Switch.Switch(c.ctx, c.endpoint(c.src), c.endpoint(c.tgt)); err != nil {
 			return err
 		}
 	}
@@ -429,4 +423,8 @@ func prefixed(p string, m map[string]string) map[string]string {
 func coordFrom(data map[string]string, p string) replication.Coordinates {
 	pos, _ := strconv.ParseUint(data[p+"pos"], 10, 64)
 	return replication.Coordinates{File: data[p+"file"], Position: pos, GTID: data[p+"gtid"]}
+}
+
+func (c *run) endpoint(conn *dbconn.Conn) switcher.Endpoint {
+	return switcher.Endpoint{Name: conn.Role, Addr: conn.Addr}
 }

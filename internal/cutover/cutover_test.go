@@ -18,6 +18,7 @@ import (
 	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/sandbox"
 	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
+	"github.com/dbshift/dbshift/internal/switcher"
 )
 
 type pair struct {
@@ -99,14 +100,14 @@ type router struct {
 }
 
 func (r *router) Name() string { return "test-router" }
-func (r *router) Check(_ context.Context, from, to string) error {
-	if r.byAdr[from] == nil || r.byAdr[to] == nil {
+func (r *router) Check(_ context.Context, from, to switcher.Endpoint) error {
+	if r.byAdr[from.Addr] == nil || r.byAdr[to.Addr] == nil {
 		return errors.New("unknown address")
 	}
 	return nil
 }
-func (r *router) Switch(_ context.Context, from, to string) error {
-	r.cur.Store(r.byAdr[to])
+func (r *router) Switch(_ context.Context, from, to switcher.Endpoint) error {
+	r.cur.Store(r.byAdr[to.Addr])
 	return nil
 }
 

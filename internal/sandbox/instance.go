@@ -130,13 +130,14 @@ func (i *Instance) Start(ctx context.Context) error {
 }
 
 func (i *Instance) install(ctx context.Context) error {
-	args := []string{"--no-defaults", "--datadir=" + i.DataDir(), "--auth-root-authentication-method=normal", "--skip-test-db"}
+	// A private tmpdir: concurrent bootstraps sharing /tmp fail now and then
+	// ("Unknown table 'mysql.tmp_user_sys'").
+	args := []string{"--no-defaults", "--datadir=" + i.DataDir(), "--tmpdir=" + filepath.Join(i.Dir, "tmp"), "--auth-root-authentication-method=normal", "--skip-test-db"}
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
 	}
 	var err error
-	// One retry on a clean directory: a bootstrap on a loaded machine (many
-	// test servers starting at once) has been seen to fail once.
+	// One retry on a clean directory, should a bootstrap still fail.
 	for attempt := 0; attempt < 2; attempt++ {
 		if err = os.RemoveAll(i.DataDir()); err != nil {
 			return err
