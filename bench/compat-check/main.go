@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"time"
@@ -114,6 +115,7 @@ func run(ctx context.Context, dir string, tables, schemas int, logBytes int64, t
 	fmt.Printf("schema info for the query checks: %v\n", tSchema.Round(time.Millisecond))
 
 	t0 = time.Now()
+	debug.SetGCPercent(400) // as check-upgrade does with --query-log
 	a := compat.NewAnalyzer(live.Version(), target, si)
 	src, closeSrc, err := openLog(logPath)
 	if err != nil {

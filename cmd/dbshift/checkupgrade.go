@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime/debug"
 
 	"github.com/dbshift/dbshift/internal/compat"
 	"github.com/dbshift/dbshift/internal/querylog"
@@ -46,6 +47,9 @@ func (c *CheckUpgradeCmd) Run(app *App) error {
 		app.Log.Debug("live check", "check", t.Check, "took", t.Took)
 	}
 	if len(c.QueryLog) > 0 {
+		// A batch job whose garbage is parse trees: trading memory for
+		// less GC work makes a 1 GB log about 15% faster.
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 		schema, err := compat.LoadSchemaInfo(app.Ctx, conn.DB, live.Schemas())
 		if err != nil {
 			return usage("check-upgrade: %v", err)
