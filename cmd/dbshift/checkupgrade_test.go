@@ -35,6 +35,9 @@ func TestCheckUpgrade_ExitCodesAndReport(t *testing.T) {
 	env := map[string]string{"DBSHIFT_SOURCE_PASSWORD": inst.Password}
 	args := []string{"check-upgrade", "--source", inst.DSN(), "--target-version", "8.0", "--schemas", "shop"}
 
+	if code, _, errOut := runCLI(t, env, "check-upgrade", "--source", inst.DSN(), "--target-version", "8.0", "--schemas", "shop,nosuch"); code != 2 || !strings.Contains(errOut, `"nosuch"`) {
+		t.Errorf("unknown schema: exit %d, want 2 (%s)", code, errOut)
+	}
 	code, out, errOut := runCLI(t, env, args...)
 	if code != 0 || !strings.Contains(out, "Summary: 0 error(s)") {
 		t.Fatalf("clean source: exit %d, want 0\n%s\n%s", code, out, errOut)

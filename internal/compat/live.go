@@ -921,6 +921,12 @@ func Inspect(ctx context.Context, src *dbconn.Conn, opts LiveOptions) (*Live, er
 		conn.Close()
 		return nil, fmt.Errorf("listing schemas: %w", err)
 	}
+	for _, want := range opts.Schemas {
+		if !isOneOf(want, e.schemas) {
+			conn.Close()
+			return nil, fmt.Errorf("schema %q: not on the source (or a system schema)", want)
+		}
+	}
 	l.Source = Source{Version: raw, MariaDB: e.src.MariaDB, RDS: e.rds, Schemas: len(e.schemas)}
 	if len(e.schemas) > 0 {
 		cond, args := e.in("TABLE_SCHEMA")
