@@ -756,6 +756,46 @@ func checkFKReferences(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	return out, nil
 }
 
+func checkInvalid57Names(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	out, err := e.objects(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '#mysql50#%'", nil,
+		func(obj, _ string) string { return "schema directory name in the pre-5.1 encoding" })
+	if err != nil {
+		return nil, err
+	}
+	cond, args := e.in("TABLE_SCHEMA")
+	fs, err := e.objects(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME LIKE '#mysql50#%' AND "+cond, args,
+		func(obj, _ string) string { return "table file name in the pre-5.1 encoding" })
+	return append(out, fs...), err
+}
+
+// dotTableAfter are the words after which ".name" is a table.
+var dotTableAfter = map[string]bool{"FROM": true, "JOIN": true, "INTO": true, "UPDATE": true, "TABLE": true, "TABLES": true, "REFERENCES": true}
+
+func checkEmptyDotTable(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	bs, err := e.bodies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, b := range bs {
+		if b.kind == "view" {
+			continue // the server stores views with full names
+		}
+		toks := scanSQL(b.text)
+		for i := 1; i+1 < len(toks); i++ {
+			t, prev, next := toks[i], toks[i-1], toks[i+1]
+			if t.kind != tokPunct || t.text != "." || (next.kind != tokWord && next.kind != tokQuoted) {
+				continue
+			}
+			if (prev.kind == tokWord && dotTableAfter[prev.upper()]) || (prev.kind == tokPunct && prev.text == ",") {
+				out = append(out, e.f(b.object, 1, "%s names a table as .%s", b.kind, next.text))
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 // decodeFilename undoes the server's file-name encoding of identifiers in
 // InnoDB dictionary names ("@0024money" is "$money").
 func decodeFilename(s string) string {
