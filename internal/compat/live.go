@@ -22,6 +22,8 @@ type liveEnv struct {
 	vars    map[string]string // lower-case name -> value
 	rds     bool
 	check   *Check
+
+	bodyCache []body
 }
 
 // f builds a finding of the running check.
@@ -74,9 +76,13 @@ type body struct {
 	kind, object, text, sqlMode string
 }
 
-// bodies reads the definitions of views, routines, triggers and events.
+// bodies reads the definitions of views, routines, triggers and events,
+// once for all the checks that read them.
 func (e *liveEnv) bodies(ctx context.Context) ([]body, error) {
-	var out []body
+	if e.bodyCache != nil {
+		return e.bodyCache, nil
+	}
+	out := []body{}
 	queries := []struct{ kind, col, q string }{
 		{"view", "TABLE_SCHEMA", "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, '' FROM information_schema.VIEWS WHERE "},
 		{"routine", "ROUTINE_SCHEMA", "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_DEFINITION, SQL_MODE FROM information_schema.ROUTINES WHERE "},
@@ -98,6 +104,7 @@ func (e *liveEnv) bodies(ctx context.Context) ([]body, error) {
 			return nil, fmt.Errorf("reading %s definitions: %w", q.kind, err)
 		}
 	}
+	e.bodyCache = out
 	return out, nil
 }
 
@@ -241,30 +248,41 @@ func checkFKNameLength(ctx context.Context, e *liveEnv) ([]Finding, error) {
 		func(obj, _ string) string { return "foreign key name is longer than 64 characters" })
 }
 
-func checkStoredSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
+// perBody runs fn on every stored object's definition and keeps the
+// findings it returns.
+func (e *liveEnv) perBody(ctx context.Context, fn func(b body) (Finding, bool)) ([]Finding, error) {
 	bs, err := e.bodies(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []Finding
 	for _, b := range bs {
+		if f, ok := fn(b); ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func checkStoredSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	return e.perBody(ctx, func(b body) (Finding, bool) {
 		var bad []string
 		for _, f := range sqlModeFlags(b.sqlMode) {
 			if hasFlag(obsoleteSQLModes, f) {
 				bad = append(bad, f)
 			}
 		}
-		if len(bad) > 0 {
-			f := e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ","))
-			if len(bad) == 1 && bad[0] == "NO_AUTO_CREATE_USER" {
-				// The 5.7 default: the upgrade clears it and nothing changes.
-				f.Severity = SevNotice
-				f.Message += " (cleared by the upgrade, harmless)"
-			}
-			out = append(out, f)
+		if len(bad) == 0 {
+			return Finding{}, false
 		}
-	}
-	return out, nil
+		f := e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ","))
+		if len(bad) == 1 && bad[0] == "NO_AUTO_CREATE_USER" {
+			// The 5.7 default: the upgrade clears it and nothing changes.
+			f.Severity = SevNotice
+			f.Message += " (cleared by the upgrade, harmless)"
+		}
+		return f, true
+	})
 }
 
 func checkGlobalSQLModeObsolete(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -319,24 +337,17 @@ func enumElements(typ string) []string {
 
 func checkRemovedFunctionsStored(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	set := removedFunctionsFor(e.src, e.target)
-	bs, err := e.bodies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	for _, b := range bs {
-		fns := calledFunctions(scanSQL(b.text), set)
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		fns := uniq(calledFunctions(scanSQL(b.text), set))
 		if len(fns) == 0 {
-			continue
+			return Finding{}, false
 		}
-		fns = uniq(fns)
 		var repl []string
 		for _, f := range fns {
 			repl = append(repl, f+"() -> "+set[f].Replacement)
 		}
-		out = append(out, e.f(b.object, len(fns), "%s calls %s() removed in the target; %s", b.kind, strings.Join(fns, "(), "), strings.Join(repl, "; ")))
-	}
-	return out, nil
+		return e.f(b.object, len(fns), "%s calls %s() removed in the target; %s", b.kind, strings.Join(fns, "(), "), strings.Join(repl, "; ")), true
+	})
 }
 
 func uniq(s []string) []string {
@@ -352,17 +363,12 @@ func uniq(s []string) []string {
 }
 
 func checkGroupByOrderStored(ctx context.Context, e *liveEnv) ([]Finding, error) {
-	bs, err := e.bodies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	for _, b := range bs {
-		if groupByHasOrder(scanSQL(b.text)) {
-			out = append(out, e.f(b.object, 1, "%s uses GROUP BY ... ASC/DESC", b.kind))
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		if !groupByHasOrder(scanSQL(b.text)) {
+			return Finding{}, false
 		}
-	}
-	return out, nil
+		return e.f(b.object, 1, "%s uses GROUP BY ... ASC/DESC", b.kind), true
+	})
 }
 
 func checkZeroDateSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -772,14 +778,9 @@ func checkInvalid57Names(ctx context.Context, e *liveEnv) ([]Finding, error) {
 var dotTableAfter = map[string]bool{"FROM": true, "JOIN": true, "INTO": true, "UPDATE": true, "TABLE": true, "TABLES": true, "REFERENCES": true}
 
 func checkEmptyDotTable(ctx context.Context, e *liveEnv) ([]Finding, error) {
-	bs, err := e.bodies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	for _, b := range bs {
+	return e.perBody(ctx, func(b body) (Finding, bool) {
 		if b.kind == "view" {
-			continue // the server stores views with full names
+			return Finding{}, false // the server stores views with full names
 		}
 		toks := scanSQL(b.text)
 		for i := 1; i+1 < len(toks); i++ {
@@ -788,12 +789,11 @@ func checkEmptyDotTable(ctx context.Context, e *liveEnv) ([]Finding, error) {
 				continue
 			}
 			if (prev.kind == tokWord && dotTableAfter[prev.upper()]) || (prev.kind == tokPunct && prev.text == ",") {
-				out = append(out, e.f(b.object, 1, "%s names a table as .%s", b.kind, next.text))
-				break
+				return e.f(b.object, 1, "%s names a table as .%s", b.kind, next.text), true
 			}
 		}
-	}
-	return out, nil
+		return Finding{}, false
+	})
 }
 
 // decodeFilename undoes the server's file-name encoding of identifiers in
