@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/dbshift/dbshift/internal/compat"
 	"github.com/dbshift/dbshift/internal/querylog"
@@ -87,6 +89,20 @@ func analyzeLog(app *App, a *compat.Analyzer, path string) error {
 		return fmt.Errorf("opening query log: %w", err)
 	}
 	defer r.Close()
+	// A 1 GB log takes tens of seconds: say how far it is, every 5 s.
+	size := int64(0)
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	last := time.Now()
+	a.Progress = func(read int) {
+		if time.Since(last) < 5*time.Second {
+			return
+		}
+		last = time.Now()
+		app.Log.Info("checking query log", "file", path, "statements", read, "read_mib", r.Stats().Bytes>>20, "size_mib", size>>20)
+	}
+	defer func() { a.Progress = nil }()
 	if err := a.Run(app.Ctx, logSource{r}); err != nil {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}

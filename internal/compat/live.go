@@ -599,8 +599,8 @@ var newDefaults = []sysvar{
 	{"max_error_count", Target80, []string{"64"}, "1024"},
 	{"innodb_autoinc_lock_mode", Target80, []string{"1"}, "2 (interleaved: statement-based replication of INSERT ... SELECT is unsafe)"},
 	{"innodb_flush_neighbors", Target80, []string{"1"}, "0"},
-	{"innodb_max_dirty_pages_pct_lwm", Target80, []string{"0", "0.000000"}, "10"},
-	{"innodb_max_dirty_pages_pct", Target80, []string{"75", "75.000000"}, "90"},
+	{"innodb_max_dirty_pages_pct_lwm", Target80, []string{"0"}, "10"},
+	{"innodb_max_dirty_pages_pct", Target80, []string{"75"}, "90"},
 	{"innodb_undo_log_truncate", Target80, []string{"OFF", "0"}, "ON"},
 	{"log_slave_updates", Target80, []string{"OFF", "0"}, "ON"},
 	{"log_error_verbosity", Target80, []string{"3"}, "2"},
@@ -628,6 +628,7 @@ func (e *liveEnv) relevant(v sysvar) bool {
 	return e.src.before("8.0")
 }
 
+// isOneOf compares names case-insensitively.
 func isOneOf(val string, vals []string) bool {
 	for _, v := range vals {
 		if strings.EqualFold(val, v) {
@@ -637,11 +638,28 @@ func isOneOf(val string, vals []string) bool {
 	return false
 }
 
+// valueIn compares variable values case-insensitively, and numbers by
+// value: MariaDB shows expire_logs_days as "0.000000".
+func valueIn(val string, vals []string) bool {
+	num, err := strconv.ParseFloat(val, 64)
+	for _, v := range vals {
+		if strings.EqualFold(val, v) {
+			return true
+		}
+		if err == nil {
+			if n, err := strconv.ParseFloat(v, 64); err == nil && n == num {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func checkRemovedSysvars(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, v := range removedSysvars {
 		val, ok := e.vars[v.name]
-		if !ok || !e.relevant(v) || isOneOf(val, v.defaults) {
+		if !ok || !e.relevant(v) || valueIn(val, v.defaults) {
 			continue
 		}
 		msg := fmt.Sprintf("%s=%s is set on the source; MySQL %s removed the variable", v.name, val, v.target)
@@ -657,7 +675,7 @@ func checkNewDefaults(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, v := range newDefaults {
 		val, ok := e.vars[v.name]
-		if !ok || !e.relevant(v) || !isOneOf(val, v.defaults) {
+		if !ok || !e.relevant(v) || !valueIn(val, v.defaults) {
 			continue
 		}
 		out = append(out, e.f(v.name, 1, "%s=%s on the source; the MySQL %s default is %s", v.name, val, v.target, v.newValue))
@@ -849,7 +867,7 @@ func checkCollationPinned(ctx context.Context, e *liveEnv) ([]Finding, error) {
 }
 
 func checkTimestampDefaults(ctx context.Context, e *liveEnv) ([]Finding, error) {
-	if v := e.vars["explicit_defaults_for_timestamp"]; !isOneOf(v, []string{"OFF", "0"}) {
+	if v := e.vars["explicit_defaults_for_timestamp"]; !valueIn(v, []string{"OFF", "0"}) {
 		return nil, nil
 	}
 	cond, args := e.in("TABLE_SCHEMA")
@@ -882,7 +900,7 @@ func checkSQLModeDefault(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	for _, f := range missing {
 		what = append(what, rejects[f])
 	}
-	return []Finding{e.f("sql_mode", len(missing), "global sql_mode is '%s'; the target's default adds %s and would reject %s",
+	return []Finding{e.f("sql_mode", 1, "global sql_mode is '%s'; the target's default adds %s and would reject %s",
 		e.vars["sql_mode"], strings.Join(missing, ","), strings.Join(what, "; "))}, nil
 }
 

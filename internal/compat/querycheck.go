@@ -54,6 +54,11 @@ type Analyzer struct {
 	Queries    int // statements seen
 	Unparsable int // statements the grammar rejected
 	Parsed     int // statements parsed (shape or date re-check)
+
+	// Progress, when set, is called by Run's reading goroutine (the one
+	// calling the source's Next) every 100,000 statements with the number
+	// read so far.
+	Progress func(read int)
 }
 
 // shard is one worker's share of the shapes and their findings.
@@ -190,6 +195,7 @@ func (a *Analyzer) Run(parent context.Context, src QuerySource) error {
 		}
 	}
 	var readErr error
+	read := 0
 	for ctx.Err() == nil {
 		q, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -198,6 +204,9 @@ func (a *Analyzer) Run(parent context.Context, src QuerySource) error {
 		if err != nil {
 			readErr = fmt.Errorf("reading queries: %w", err)
 			break
+		}
+		if read++; a.Progress != nil && read%100000 == 0 {
+			a.Progress(read)
 		}
 		q.Text = strings.TrimSpace(q.Text)
 		i := index[a.shardOf(q.DB, q.Text)]
