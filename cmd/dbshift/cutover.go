@@ -34,7 +34,9 @@ type CutoverSettings struct {
 	Hook           []string      `name:"hook" placeholder:"PHASE=COMMAND" help:"Run COMMAND (sh -c) at PHASE: before-fence, after-fence, after-promote, after-switch, after-abort."`
 	SwitchFlags
 	Resume bool `name:"resume" help:"Finish a cutover the journal shows was interrupted."`
-	Yes    bool `name:"yes" help:"Do not ask for confirmation."`
+	// Window is set from a spec's maintenance section (not a flag).
+	Window *cutover.Window `kong:"-"`
+	Yes    bool            `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
 }
 
@@ -92,7 +94,12 @@ func runCutoverConns(app *App, src, tgt *dbconn.Conn, s *CutoverSettings, what s
 		return err
 	}
 	var rep *cutover.Report
-	if s.Resume {
+	if s.Window != nil && !s.Resume {
+		if err := app.confirm(s.Yes, []string{"run the read-only maintenance window: maintenance on, fence " + src.String() + ", switch to " + tgt.String() + " read-only, read checks, open writes, write checks, then keep or point back"}); err != nil {
+			return err
+		}
+		rep, err = cutover.RunWindow(app.Ctx, src, tgt, o, *s.Window)
+	} else if s.Resume {
 		rep, err = cutover.Resume(app.Ctx, src, tgt, o)
 	} else {
 		actions := []string{

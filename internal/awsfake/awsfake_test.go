@@ -398,3 +398,55 @@ func TestFake_RejectsUnsignedRequests(t *testing.T) {
 		t.Fatalf("unsigned request: %d", resp.StatusCode)
 	}
 }
+
+func TestBacking_ToldWhereEachInstanceComesFrom(t *testing.T) {
+	c := newClients(t)
+	ctx := context.Background()
+	var got []awsfake.Backing
+	var snaps []awsfake.SnapshotBacking
+	c.fake.SetSnapshotFunc(func(b awsfake.SnapshotBacking) { snaps = append(snaps, b) })
+	c.fake.SetBackingFunc(func(b awsfake.Backing) (string, int, bool) {
+		got = append(got, b)
+		return "127.0.0.1", 40000 + len(got), true
+	})
+	if _, err := c.rds.CreateDBInstanceReadReplica(ctx, &rds.CreateDBInstanceReadReplicaInput{
+		DBInstanceIdentifier: awssdk.String("r1"), SourceDBInstanceIdentifier: awssdk.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(time.Hour)
+	if _, err := c.rds.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: awssdk.String("r1"), DBSnapshotIdentifier: awssdk.String("s1")}); err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(time.Hour)
+	if _, err := c.rds.CopyDBSnapshot(ctx, &rds.CopyDBSnapshotInput{SourceDBSnapshotIdentifier: awssdk.String("s1"),
+		TargetDBSnapshotIdentifier: awssdk.String("s1-enc"), KmsKeyId: awssdk.String("alias/dbshift")}); err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(time.Hour)
+	if _, err := c.rds.RestoreDBInstanceFromDBSnapshot(ctx, &rds.RestoreDBInstanceFromDBSnapshotInput{
+		DBInstanceIdentifier: awssdk.String("t1"), DBSnapshotIdentifier: awssdk.String("s1-enc")}); err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(time.Hour)
+	d, err := c.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: awssdk.String("t1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep := d.DBInstances[0].Endpoint; ep == nil || *ep.Address != "127.0.0.1" || *ep.Port != 40002 {
+		t.Fatalf("t1 endpoint %+v", ep)
+	}
+	want := []awsfake.Backing{
+		{InstanceID: "r1", Kind: "read-replica", SourceInstanceID: "prod"},
+		{InstanceID: "t1", Kind: "restore", SourceInstanceID: "r1", SnapshotID: "s1-enc", Encrypted: true},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("backing requests %+v, want %+v", got, want)
+	}
+	wantSnaps := []awsfake.SnapshotBacking{
+		{SnapshotID: "s1", InstanceID: "r1"},
+		{SnapshotID: "s1-enc", InstanceID: "r1", SourceSnapshotID: "s1", Encrypted: true, KmsKeyID: "alias/dbshift"},
+	}
+	if !slices.Equal(snaps, wantSnaps) {
+		t.Fatalf("snapshot hooks %+v, want %+v", snaps, wantSnaps)
+	}
+}

@@ -143,6 +143,7 @@ func (s *Server) createBlueGreen(p params) (*node, *apiError) {
 		green.sgs = append(green.sgs, &sgMembership{id: m.id, status: "active"})
 	}
 	green.replicaSource = blue.id
+	green.origin = Backing{Kind: "blue-green", SourceInstanceID: blue.id, Encrypted: blue.encrypted}
 	green.backupRetention = blue.backupRetention
 	blue.replicas = append(blue.replicas, green.id)
 	s.instances[green.id] = green

@@ -28,6 +28,8 @@ type instance struct {
 	paramGroup                       string
 	paramApply                       string // in-sync, applying, pending-reboot
 	paramApplyAt                     time.Time
+	applying                         map[string]string // parameters taking effect at paramApplyAt
+	origin                           Backing
 	sgs                              []*sgMembership
 	host                             string
 	port                             int
@@ -335,11 +337,19 @@ func (s *Server) settle() {
 		i.sgs = kept
 		if i.paramApply == "applying" && !now.Before(i.paramApplyAt) {
 			i.paramApply = "in-sync"
+			if s.paramHook != nil && len(i.applying) > 0 {
+				s.paramHook(i.id, i.applying)
+			}
+			i.applying = nil
 		}
 	}
 	for _, sn := range s.snapshots {
 		if sn.next != "" && !sn.stalled && !now.Before(sn.readyAt) {
 			sn.status, sn.next = sn.next, ""
+			if sn.status == "available" && s.snapshotHook != nil {
+				s.snapshotHook(SnapshotBacking{SnapshotID: sn.id, InstanceID: sn.instanceID,
+					SourceSnapshotID: idFromARN(sn.source, "snapshot"), Encrypted: sn.encrypted, KmsKeyID: sn.kmsKey})
+			}
 		}
 	}
 	for _, bg := range s.bgs {
@@ -356,7 +366,9 @@ func (i *instance) endpointless() bool { return i.host == "" }
 
 func (s *Server) attachEndpoint(i *instance) {
 	if s.endpointFor != nil {
-		if h, p, ok := s.endpointFor(i.id); ok {
+		b := i.origin
+		b.InstanceID = i.id
+		if h, p, ok := s.endpointFor(b); ok {
 			i.host, i.port = h, p
 			return
 		}
@@ -622,6 +634,7 @@ func (s *Server) createReadReplica(p params) (*node, *apiError) {
 	}
 	i.multiAZ = p.boolean("MultiAZ")
 	i.replicaSource = src.id
+	i.origin = Backing{Kind: "read-replica", SourceInstanceID: src.id, Encrypted: i.encrypted}
 	src.replicas = append(src.replicas, i.id)
 	s.instances[i.id] = i
 	if tags := p.tags("Tags"); len(tags) > 0 {
@@ -936,6 +949,7 @@ func (s *Server) restore(p params) (*node, *apiError) {
 	}
 	i.engine, i.engineVersion, i.allocated = sn.engine, sn.version, sn.allocated
 	i.encrypted, i.kmsKey = sn.encrypted, sn.kmsKey
+	i.origin = Backing{Kind: "restore", SourceInstanceID: sn.instanceID, SnapshotID: sn.id, Encrypted: sn.encrypted}
 	i.subnetGroup = "default"
 	if g := p.get("DBSubnetGroupName"); g != "" {
 		if _, ok := s.subnetGroups[g]; !ok {
@@ -1022,6 +1036,7 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 	}
 	now := s.clock.Now()
 	immediate := false
+	changed := map[string]string{}
 	for _, it := range items {
 		k := it["ParameterName"]
 		if !contains(g.order, k) {
@@ -1031,6 +1046,7 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 		switch it["ApplyMethod"] {
 		case "immediate":
 			immediate = true
+			changed[k] = it["ParameterValue"]
 		case "pending-reboot":
 		default:
 			return nil, errf("InvalidParameterValue", "ApplyMethod must be immediate or pending-reboot for %s", k)
@@ -1042,6 +1058,12 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 		}
 		if immediate {
 			i.paramApply, i.paramApplyAt = "applying", now.Add(s.d.ParameterApply)
+			if i.applying == nil {
+				i.applying = map[string]string{}
+			}
+			for k, v := range changed {
+				i.applying[k] = v
+			}
 		} else {
 			i.paramApply = "pending-reboot"
 		}
@@ -1091,4 +1113,36 @@ func (s *Server) AttachEndpoint(id, host string, port int) bool {
 		i.host, i.port = host, port
 	}
 	return ok
+}
+
+// SetParameterApplyFunc lets a test make parameter changes real on the
+// servers backing instances: fn gets the instance and the parameters
+// modified with ApplyMethod=immediate when the instance's parameter group
+// turns in-sync (e.g. SET GLOBAL read_only=1 on the sandbox behind it). fn
+// runs with the fake locked and must not call the fake.
+func (s *Server) SetParameterApplyFunc(fn func(instanceID string, params map[string]string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paramHook = fn
+}
+
+// SnapshotBacking describes a snapshot that just became available: of
+// InstanceID, or a copy of SourceSnapshotID (then Encrypted/KmsKeyID say
+// how the copy is encrypted).
+type SnapshotBacking struct {
+	SnapshotID       string
+	InstanceID       string
+	SourceSnapshotID string // "" unless a copy
+	Encrypted        bool
+	KmsKeyID         string
+}
+
+// SetSnapshotFunc lets a test give snapshots real data (a physical backup
+// of the server behind InstanceID, an encrypted copy of another backup), to
+// be restored later by the SetBackingFunc of a restore. fn runs with the
+// fake locked when the snapshot turns available and must not call the fake.
+func (s *Server) SetSnapshotFunc(fn func(SnapshotBacking)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snapshotHook = fn
 }

@@ -158,7 +158,9 @@ type Server struct {
 	changes      map[string]*change
 	tags         map[string][]Tag // ARN -> tags (RDS)
 	logs         map[string][]*logFile
-	endpointFor  func(id string) (host string, port int, ok bool)
+	endpointFor  func(Backing) (host string, port int, ok bool)
+	paramHook    func(instanceID string, params map[string]string)
+	snapshotHook func(SnapshotBacking)
 }
 
 // Tag is a key/value pair on a resource.
@@ -252,6 +254,28 @@ func (s *Server) takeEffect(action string) Effect {
 // replicas, restores) by real servers: fn is asked for the endpoint of each
 // new instance; ok=false keeps the fake's made-up endpoint.
 func (s *Server) SetEndpointFunc(fn func(id string) (host string, port int, ok bool)) {
+	s.SetBackingFunc(func(b Backing) (string, int, bool) { return fn(b.InstanceID) })
+}
+
+// Backing says where an instance created through the API comes from, so a
+// test can give it a real server with the right data: a read replica of
+// SourceInstanceID (clone it and start replication), a restore of
+// SnapshotID (taken from SourceInstanceID; Encrypted says whether the
+// snapshot, and so the new server, is encrypted), or the green instance of
+// a blue/green deployment.
+type Backing struct {
+	InstanceID       string
+	Kind             string // read-replica, restore, blue-green
+	SourceInstanceID string
+	SnapshotID       string
+	Encrypted        bool
+}
+
+// SetBackingFunc is SetEndpointFunc with the instance's origin. fn is
+// called when the instance turns available, with the fake locked: it may
+// take its time (clone a server, restore a backup) but must not call the
+// fake.
+func (s *Server) SetBackingFunc(fn func(Backing) (host string, port int, ok bool)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.endpointFor = fn

@@ -213,7 +213,7 @@ func (c *run) gate() error {
 		return fmt.Errorf("gate: %s is writable: a replica that takes writes could diverge; set it read-only first", c.tgt)
 	}
 	if c.o.Switch != nil {
-		if err := c.o.Switch.Check(c.ctx, c.endpoint(c.src), c.endpoint(c.tgt)); err != nil {
+		if err := c.o.Switch.Check(c.ctx, endpointOf(c.src), endpointOf(c.tgt)); err != nil {
 			return fmt.Errorf("gate: switch %s: %w", c.o.Switch.Name(), err)
 		}
 	}
@@ -352,7 +352,7 @@ func (c *run) switchTraffic() error {
 		return nil
 	}
 	if c.o.Switch != nil {
-		if err := c.o.Switch.Switch(c.ctx, c.endpoint(c.src), c.endpoint(c.tgt)); err != nil {
+		if err := c.o.Switch.Switch(c.ctx, endpointOf(c.src), endpointOf(c.tgt)); err != nil {
 			return err
 		}
 	}
@@ -425,6 +425,7 @@ func coordFrom(data map[string]string, p string) replication.Coordinates {
 	return replication.Coordinates{File: data[p+"file"], Position: pos, GTID: data[p+"gtid"]}
 }
 
-func (c *run) endpoint(conn *dbconn.Conn) switcher.Endpoint {
+// endpointOf names a server for the traffic switch.
+func endpointOf(conn *dbconn.Conn) switcher.Endpoint {
 	return switcher.Endpoint{Name: conn.Role, Addr: conn.Addr}
 }

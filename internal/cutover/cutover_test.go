@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -357,5 +358,70 @@ func TestRun_KeepReadOnlyThenRollbackOrOpen(t *testing.T) {
 	}
 	if m := missing(t, p.b.DB, []int64{7}); len(m) != 0 {
 		t.Error("write 7 lost")
+	}
+}
+
+// recorder is a hook command that appends its phase and what it saw of the
+// target's read_only to a file, so the test can check the order of calls.
+func recorder(t *testing.T, p *pair, log string, failPhase string) string {
+	t.Helper()
+	cf := p.clientCf[p.instB.Name]
+	script := filepath.Join(t.TempDir(), "hook.sh")
+	body := fmt.Sprintf(`#!/bin/sh
+ro=$(mariadb --defaults-extra-file=%s -N -e 'SELECT @@read_only')
+echo "$DBSHIFT_PHASE target_read_only=$ro" >> %s
+[ "$DBSHIFT_PHASE" = "%s" ] && exit 3
+exit 0
+`, cf, log, failPhase)
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return script
+}
+
+func TestRunWindow_OrderAndReadOnlyUntilWriteChecks(t *testing.T) {
+	cases := []struct {
+		name      string
+		pointBack bool
+		failAt    string
+		wantLog   []string
+		onTarget  bool // writes end on the target
+	}{
+		{"switch for good", false, "", []string{"maintenance-on target_read_only=1", "read-checks target_read_only=1", "write-checks target_read_only=0", "maintenance-off target_read_only=0"}, true},
+		{"point back after write checks", true, "", []string{"maintenance-on target_read_only=1", "read-checks target_read_only=1", "write-checks target_read_only=0", "maintenance-off target_read_only=1"}, false},
+		{"read checks fail", false, "read-checks", []string{"maintenance-on target_read_only=1", "read-checks target_read_only=1", "maintenance-off target_read_only=1"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := newPair(t)
+			ctx := context.Background()
+			rt := &router{byAdr: map[string]*sql.DB{p.a.Addr: p.appA, p.b.Addr: p.appB}}
+			rt.cur.Store(p.appA)
+			log := filepath.Join(t.TempDir(), "calls.log")
+			hook := recorder(t, p, log, c.failAt)
+			exec(t, p.appA, "INSERT INTO app.w (id) VALUES (1)")
+			rep, err := cutover.RunWindow(ctx, p.a, p.b, cutover.Options{Journal: newJournal(t), Switch: rt, GateStable: 100 * time.Millisecond},
+				cutover.Window{On: hook, ReadChecks: hook, WriteChecks: hook, Off: hook, PointBack: c.pointBack})
+			if (err != nil) != (c.failAt != "") {
+				t.Fatalf("err = %v (report %+v)", err, rep)
+			}
+			b, _ := os.ReadFile(log)
+			got := strings.Split(strings.TrimSpace(string(b)), "\n")
+			if strings.Join(got, "|") != strings.Join(c.wantLog, "|") {
+				t.Errorf("calls:\n got %q\nwant %q", got, c.wantLog)
+			}
+			srcRO, tgtRO := readOnly(t, p.a), readOnly(t, p.b)
+			if c.onTarget && (!srcRO || tgtRO || rt.cur.Load() != p.appB) {
+				t.Errorf("switch for good: source ro=%v target ro=%v traffic on target=%v", srcRO, tgtRO, rt.cur.Load() == p.appB)
+			}
+			if !c.onTarget {
+				if srcRO || !tgtRO || rt.cur.Load() != p.appA {
+					t.Errorf("pointed back: source ro=%v target ro=%v traffic on source=%v", srcRO, tgtRO, rt.cur.Load() == p.appA)
+				}
+				if _, err := p.appA.Exec("INSERT INTO app.w (id) VALUES (2)"); err != nil {
+					t.Errorf("the source does not take writes after pointing back: %v", err)
+				}
+			}
+		})
 	}
 }

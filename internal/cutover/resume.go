@@ -8,7 +8,6 @@ import (
 
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/replication"
-	"github.com/dbshift/dbshift/internal/switcher"
 )
 
 // Resume finishes a cutover that was interrupted (Ctrl-C, SIGKILL, a lost
@@ -94,7 +93,7 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
 	if err := c.phase("switch-back", func() error {
 		if o.Switch != nil {
-			return o.Switch.Switch(ctx, switcher.Endpoint{Name: target.Role, Addr: target.Addr}, switcher.Endpoint{Name: source.Role, Addr: source.Addr})
+			return o.Switch.Switch(ctx, endpointOf(target), endpointOf(source))
 		}
 		return nil
 	}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dbshift/dbshift/internal/spec"
+	"github.com/dbshift/dbshift/internal/testutil"
 )
 
 const awsSpec = `
@@ -99,5 +100,27 @@ func TestSpec_RejectsBadInputWithEveryReason(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("error does not name %q: %v", w, err)
 		}
+	}
+}
+
+func TestPlan_MermaidAcceptedByMermaid(t *testing.T) {
+	var diagrams []string
+	for _, y := range []string{localSpec, awsSpec, strings.Replace(localSpec, "replica-snapshot", "backup-clone", 1)} {
+		s, err := spec.Parse([]byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPlan(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := p.Mermaid(&b); err != nil {
+			t.Fatal(err)
+		}
+		diagrams = append(diagrams, b.String())
+	}
+	for _, d := range diagrams {
+		testutil.ValidateMermaid(t, d)
 	}
 }

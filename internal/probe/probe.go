@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -388,6 +389,25 @@ func classify(err error) (uint16, string) {
 		return 0, "connection lost"
 	}
 	return 0, "other"
+}
+
+// GapAround is the gap between the last acknowledgement at or before t and
+// the first one after it: the write outage a client saw around an event
+// (pass the moment the fence was observed), where LongestGap may be an
+// unrelated stall.
+// Zero when no acknowledgement follows t.
+func (r Result) GapAround(t time.Time) Gap {
+	i, _ := slices.BinarySearchFunc(r.Acked, t, func(a Ack, t time.Time) int {
+		if a.At.After(t) {
+			return 1
+		}
+		return -1
+	})
+	if i == 0 || i == len(r.Acked) {
+		return Gap{}
+	}
+	a, b := r.Acked[i-1], r.Acked[i]
+	return Gap{AfterSeq: a.Seq, BeforeSeq: b.Seq, From: a.At, To: b.At, Duration: b.At.Sub(a.At)}
 }
 
 func longestGap(acks []Ack) Gap {

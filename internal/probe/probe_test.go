@@ -32,12 +32,18 @@ func server(t *testing.T) (app, root *sql.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
-	c, err := dbconn.Open(ctx, dbconn.Spec{Role: "probe", DSN: probetest.DSN(inst.Addr()), Password: probetest.Password, TLS: "off"}, nil)
+	return openProbe(t, inst.Addr()), root
+}
+
+// openProbe connects as the probe's account to addr (a server or a proxy).
+func openProbe(t *testing.T, addr string) *sql.DB {
+	t.Helper()
+	c, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "probe", DSN: probetest.DSN(addr), Password: probetest.Password, TLS: "off"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c.DB, root
+	return c.DB
 }
 
 // waitFor polls cond until it holds or 30 s pass: the tests wait on what

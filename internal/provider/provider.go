@@ -28,6 +28,10 @@ const (
 	RoleFenceGroup    = "fence-security-group"
 )
 
+// StatusAvailable is the status of a complete instance or snapshot (the
+// RDS word); anything else (creating, incomplete, failed) is not ready.
+const StatusAvailable = "available"
+
 // Instance is a database server the provider knows.
 type Instance struct {
 	ID   string `json:"id"`

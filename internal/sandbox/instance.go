@@ -145,7 +145,9 @@ func (i *Instance) install(ctx context.Context) error {
 		if err = os.MkdirAll(i.DataDir(), 0o700); err != nil {
 			return err
 		}
-		out, runErr := exec.CommandContext(ctx, i.bin.installDB, args...).CombinedOutput()
+		cmd := exec.CommandContext(ctx, i.bin.installDB, args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		out, runErr := cmd.CombinedOutput()
 		_ = os.WriteFile(filepath.Join(i.Dir, "install.log"), out, 0o600)
 		if runErr == nil {
 			return nil

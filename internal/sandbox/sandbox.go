@@ -110,7 +110,7 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 // instance"): encrypted and RDS as asked. Empty data; callers restore into it.
 func (s *Sandbox) Add(ctx context.Context, encrypted, rds bool, extra []string) (*Instance, error) {
 	s.mu.Lock()
-	n := len(s.Instances) + 1
+	n := s.nextNum()
 	inst := &Instance{
 		Num: n, Name: fmt.Sprintf("db%d", n), Dir: filepath.Join(s.Dir, fmt.Sprintf("db%d", n)),
 		ServerID: uint32(100 + n), Encrypted: encrypted, RDS: rds, Extra: extra, sandbox: s.Dir,
@@ -130,6 +130,84 @@ func (s *Sandbox) Add(ctx context.Context, encrypted, rds bool, extra []string) 
 		return nil, fmt.Errorf("sandbox %s: %w", inst.Name, err)
 	}
 	return inst, s.save()
+}
+
+// nextNum is one past the highest instance number, so a number (and its
+// directory) is never reused after Remove. Callers hold s.mu.
+func (s *Sandbox) nextNum() int {
+	n := 0
+	for _, inst := range s.Instances {
+		n = max(n, inst.Num)
+	}
+	return n + 1
+}
+
+// AddPrepared creates and starts one more instance whose data directory fill
+// writes (a physical backup's copy-back) instead of mariadb-install-db. The
+// data carries its own accounts, so the caller names the admin account the
+// data holds and its password, which goes to the instance's password file.
+// fill runs before the server starts; it may also place keys.txt in inst.Dir
+// (the key file an encrypted instance uses) when the data is already
+// encrypted. On failure the half-made instance is removed again.
+func (s *Sandbox) AddPrepared(ctx context.Context, encrypted bool, adminUser, password string, extra []string, fill func(inst *Instance) error) (*Instance, error) {
+	if err := ensureTLS(filepath.Join(s.Dir, "tls")); err != nil {
+		return nil, fmt.Errorf("sandbox: TLS material: %w", err)
+	}
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	n := s.nextNum()
+	inst := &Instance{
+		Num: n, Name: fmt.Sprintf("db%d", n), Dir: filepath.Join(s.Dir, fmt.Sprintf("db%d", n)),
+		ServerID: uint32(100 + n), Encrypted: encrypted, Extra: extra, AdminUser: adminUser,
+		sandbox: s.Dir, bin: bin, log: s.log,
+	}
+	s.Instances = append(s.Instances, inst)
+	s.mu.Unlock()
+	if inst.log == nil {
+		inst.log = slog.New(slog.DiscardHandler)
+	}
+	err = func() error {
+		if err := os.MkdirAll(inst.Dir, 0o700); err != nil {
+			return err
+		}
+		if err := fill(inst); err != nil {
+			return err
+		}
+		if _, err := os.Stat(filepath.Join(inst.DataDir(), "mysql")); err != nil {
+			return fmt.Errorf("prepared data directory has no mysql schema: %w", err)
+		}
+		if err := os.WriteFile(inst.PasswordFile(), []byte(password), 0o600); err != nil {
+			return err
+		}
+		if err := s.save(); err != nil {
+			return err
+		}
+		return inst.Start(ctx)
+	}()
+	if err != nil {
+		if rerr := s.Remove(ctx, inst); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the half-made instance: %w", rerr))
+		}
+		return nil, fmt.Errorf("sandbox %s: %w", inst.Name, err)
+	}
+	return inst, s.save()
+}
+
+// Remove stops an instance, deletes its directory and forgets it.
+func (s *Sandbox) Remove(ctx context.Context, inst *Instance) error {
+	if err := inst.Stop(ctx); err != nil {
+		return fmt.Errorf("stopping %s: %w", inst.Name, err)
+	}
+	if err := os.RemoveAll(inst.Dir); err != nil {
+		return fmt.Errorf("removing %s: %w", inst.Name, err)
+	}
+	s.mu.Lock()
+	s.Instances = slices.DeleteFunc(s.Instances, func(i *Instance) bool { return i.Num == inst.Num })
+	s.mu.Unlock()
+	return s.save()
 }
 
 // Load reads a sandbox's state file.

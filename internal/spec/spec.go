@@ -28,8 +28,11 @@ type Spec struct {
 	Target      Target      `yaml:"target" json:"target"`
 	Replication Replication `yaml:"replication" json:"replication"`
 	Cutover     Cutover     `yaml:"cutover" json:"cutover"`
-	Local       Local       `yaml:"local" json:"local"`
-	AWS         AWS         `yaml:"aws" json:"aws"`
+	// Maintenance, when set, runs the cutover as runbook 2's read-only
+	// maintenance window (maintenance page, read checks, write checks).
+	Maintenance *Maintenance `yaml:"maintenance" json:"maintenance,omitempty"`
+	Local       Local        `yaml:"local" json:"local"`
+	AWS         AWS          `yaml:"aws" json:"aws"`
 	// Cleanup removes the temporary replica and snapshots once the target
 	// replicates (default true).
 	Cleanup *bool `yaml:"cleanup" json:"cleanup"`
@@ -92,11 +95,18 @@ type Hook struct {
 	Command string `yaml:"command" json:"command"`
 }
 
+// Maintenance is the read-only window's user commands (sh -c).
+type Maintenance struct {
+	On          string `yaml:"on" json:"on"`
+	ReadChecks  string `yaml:"read_checks" json:"read_checks"`
+	WriteChecks string `yaml:"write_checks" json:"write_checks"`
+	Off         string `yaml:"off" json:"off"`
+	PointBack   bool   `yaml:"point_back" json:"point_back"`
+}
+
 // Local provider settings.
 type Local struct {
 	SandboxDir string `yaml:"sandbox_dir" json:"sandbox_dir"`
-	// BackupFrom names a replica DSN to take the backup from (backup-clone).
-	BackupFrom string `yaml:"backup_from" json:"backup_from,omitempty"`
 }
 
 // AWS provider settings.

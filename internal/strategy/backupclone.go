@@ -67,11 +67,9 @@ func backupCoordsStep(s *spec.Spec) Step {
 }
 
 // backupOrigin is the server the backup-clone strategy backs up: the
-// spec's backup_from replica, else the source.
+// source itself (a physical backup of a replica would record the replica's
+// coordinates, not the source's).
 func (e *Env) backupOrigin(ctx context.Context) (provider.Instance, error) {
-	if e.Spec.Local.BackupFrom != "" {
-		return provider.Instance{ID: "backup-from", Role: "backup-from", DSN: e.Spec.Local.BackupFrom}, nil
-	}
 	return e.Provider.Source(ctx)
 }
 

@@ -49,8 +49,8 @@ func createReplicaStep(s *spec.Spec) Step {
 			return in
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) {
-			_, ok, err := e.instance(ctx, provider.RoleTempReplica)
-			return ok, err
+			inst, ok, err := e.instance(ctx, provider.RoleTempReplica)
+			return ok && ready(inst.Status), err
 		},
 		do: func(ctx context.Context, e *Env) error {
 			src, err := e.Provider.Source(ctx)
@@ -158,8 +158,8 @@ func snapshotStep(s *spec.Spec, ofRole string) Step {
 			return in
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) {
-			_, ok, err := e.snapshot(ctx, provider.RoleSnapshot)
-			return ok, err
+			snap, ok, err := e.snapshot(ctx, provider.RoleSnapshot)
+			return ok && ready(snap.Status), err
 		},
 		do: func(ctx context.Context, e *Env) error {
 			var of provider.Instance
@@ -211,8 +211,8 @@ func copyStep(s *spec.Spec) Step {
 			return in
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) {
-			_, ok, err := e.snapshot(ctx, provider.RoleEncryptedCopy)
-			return ok, err
+			snap, ok, err := e.snapshot(ctx, provider.RoleEncryptedCopy)
+			return ok && ready(snap.Status), err
 		},
 		do: func(ctx context.Context, e *Env) error {
 			snap, ok, err := e.snapshot(ctx, provider.RoleSnapshot)

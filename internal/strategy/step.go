@@ -145,3 +145,7 @@ func (e *Env) snapshot(ctx context.Context, role string) (provider.Snapshot, boo
 	}
 	return s, ok, nil
 }
+
+// ready reports whether a provider resource is complete: a resource an
+// interrupted call left half made must be made again, not used.
+func ready(status string) bool { return status == provider.StatusAvailable }

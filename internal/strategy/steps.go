@@ -162,8 +162,8 @@ func restoreStep(s *spec.Spec, from string) Step {
 			return in
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) {
-			_, ok, err := e.instance(ctx, provider.RoleTarget)
-			return ok, err
+			inst, ok, err := e.instance(ctx, provider.RoleTarget)
+			return ok && ready(inst.Status), err
 		},
 		do: func(ctx context.Context, e *Env) error {
 			role := provider.RoleEncryptedCopy
@@ -370,6 +370,9 @@ func cutoverStep(s *spec.Spec) Step {
 			sum := "stop: the operator starts the cutover with `dbshift cutover --state DIR`"
 			if s.Cutover.Mode == "auto" {
 				sum = "cut over now: fence the source, drain, catch up exactly, promote the target, switch traffic (" + s.Cutover.Switch.Kind + ")"
+			}
+			if s.Maintenance != nil {
+				sum += "; as a read-only maintenance window: maintenance on, switch while read-only, read checks, open writes, write checks, then " + map[bool]string{true: "point back", false: "keep the target"}[s.Maintenance.PointBack]
 			}
 			return Info{Name: StepCutover, Summary: sum, Touches: []string{"source: read_only", s.Target.ID + ": writable", "traffic"},
 				Precondition: "target in sync", Undoable: false, PointOfNoReturn: true,

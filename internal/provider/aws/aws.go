@@ -25,24 +25,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/smithy-go"
+
+	"github.com/dbshift/dbshift/internal/provider"
 )
 
-// Tag keys put on every resource dbshift creates.
+// Tag keys put on every resource dbshift creates (the provider package's).
 const (
-	TagRunID = "dbshift:run-id"
-	TagRole  = "dbshift:role"
+	TagRunID = provider.TagRunID
+	TagRole  = provider.TagRole
 )
 
 // Role says what a tagged resource is for in a run.
 type Role string
 
-// Roles of the resources of runbook 1.
+// Roles of the resources of runbook 1, with the provider package's values.
 const (
-	RoleReplica       Role = "temp-replica"
-	RoleSnapshot      Role = "snapshot"
-	RoleEncryptedCopy Role = "encrypted-snapshot"
-	RoleTarget        Role = "target"
-	RoleFence         Role = "fence-sg"
+	RoleReplica       Role = provider.RoleTempReplica
+	RoleSnapshot      Role = provider.RoleSnapshot
+	RoleEncryptedCopy Role = provider.RoleEncryptedCopy
+	RoleTarget        Role = provider.RoleTarget
+	RoleFence         Role = provider.RoleFenceGroup
 )
 
 // Errors callers branch on.

@@ -395,7 +395,7 @@ func TestParameters_ReadOnlyFenceApplied(t *testing.T) {
 
 // newProviderFor is a fresh provider (a new dbshift process) on the fake:
 // static credentials, the fake's clock, fast SDK retry backoff.
-func newProviderFor(t *testing.T, f *awsfake.Server, mod func(*Config)) *Provider {
+func newProviderFor(t testing.TB, f *awsfake.Server, mod func(*Config)) *Provider {
 	t.Helper()
 	// Keep the SDK away from the developer's ~/.aws and AWS_* settings.
 	dir := t.TempDir()
@@ -469,5 +469,32 @@ func TestBlueGreen_SwitchoverFails(t *testing.T) {
 	}
 	if prod, _ := e.p.DescribeInstance(ctx, "prod"); prod.EngineVersion != "10.11.8" {
 		t.Fatalf("prod changed by a failed switchover: %+v", prod)
+	}
+}
+
+func TestDeleteRunResources_WaitsOutAModifyingInstance(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r, err := e.p.CreateReadReplica(ctx, ReplicaRequest{RunID: "run-m", SourceID: "prod", ReplicaID: "prod-r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustInstanceAvailable(t, r.ID)
+	if _, err := e.p.rds.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: awssdk.String(r.ID),
+		DBInstanceClass: awssdk.String("db.r6g.2xlarge"), ApplyImmediately: awssdk.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	del, err := e.p.DeleteRunResources(ctx, "run-m", []Role{RoleReplica}, wait)
+	if err != nil || !slices.Equal(del.Instances, []string{r.ID}) {
+		t.Fatalf("deleted %+v, %v", del, err)
+	}
+	refused := 0
+	for _, c := range e.fake.Calls() {
+		if c.Action == "DeleteDBInstance" && c.Error == "InvalidDBInstanceState" {
+			refused++
+		}
+	}
+	if refused != 1 || !slices.Equal(e.fake.InstanceIDs(), []string{"prod"}) {
+		t.Fatalf("refused %d deletes (want 1 while modifying); instances left %v", refused, e.fake.InstanceIDs())
 	}
 }

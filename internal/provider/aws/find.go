@@ -80,7 +80,7 @@ func (p *Provider) DeleteRunResources(ctx context.Context, runID string, roles [
 		if !want[i.Tags[TagRole]] {
 			continue
 		}
-		if err := p.DeleteInstance(ctx, i.ID); err != nil {
+		if err := p.DeleteInstanceWhenPossible(ctx, i.ID, o); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -95,15 +95,7 @@ func (p *Provider) DeleteRunResources(ctx context.Context, runID string, roles [
 		if !want[s.Tags[TagRole]] {
 			continue
 		}
-		err := p.DeleteSnapshot(ctx, s.ID)
-		if errorCode(err) == "InvalidDBSnapshotState" {
-			// A snapshot being taken cannot be deleted (a copy can: that
-			// cancels it); wait for it to finish, then delete it.
-			if _, err = p.WaitSnapshotAvailable(ctx, s.ID, o); err == nil || errors.Is(err, ErrFailed) {
-				err = p.DeleteSnapshot(ctx, s.ID)
-			}
-		}
-		if err != nil {
+		if err := p.DeleteSnapshotWhenPossible(ctx, s.ID, o); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -121,4 +113,17 @@ func (p *Provider) DeleteRunResources(ctx context.Context, runID string, roles [
 		d.SecurityGroups = append(d.SecurityGroups, g.ID)
 	}
 	return d, errors.Join(errs...)
+}
+
+// DeleteSnapshotWhenPossible deletes a snapshot. A snapshot being taken
+// cannot be deleted (a copy can: deleting it cancels the copy), so on
+// InvalidDBSnapshotState it waits for the snapshot to finish, then deletes it.
+func (p *Provider) DeleteSnapshotWhenPossible(ctx context.Context, id string, o WaitOptions) error {
+	err := p.DeleteSnapshot(ctx, id)
+	if errorCode(err) == "InvalidDBSnapshotState" {
+		if _, err = p.WaitSnapshotAvailable(ctx, id, o); err == nil || errors.Is(err, ErrFailed) {
+			err = p.DeleteSnapshot(ctx, id)
+		}
+	}
+	return err
 }

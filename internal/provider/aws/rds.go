@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -41,6 +42,7 @@ type SecurityGroupMembership struct {
 type Snapshot struct {
 	ID, ARN, Status  string
 	InstanceID       string
+	EngineVersion    string
 	PercentProgress  int
 	Encrypted        bool
 	KmsKeyID         string
@@ -93,6 +95,7 @@ func fromSnapshot(d rdstypes.DBSnapshot) Snapshot {
 	return Snapshot{
 		ID: awssdk.ToString(d.DBSnapshotIdentifier), ARN: awssdk.ToString(d.DBSnapshotArn),
 		Status: awssdk.ToString(d.Status), InstanceID: awssdk.ToString(d.DBInstanceIdentifier),
+		EngineVersion:   awssdk.ToString(d.EngineVersion),
 		PercentProgress: int(awssdk.ToInt32(d.PercentProgress)), Encrypted: awssdk.ToBool(d.Encrypted),
 		KmsKeyID: awssdk.ToString(d.KmsKeyId), SourceSnapshotID: awssdk.ToString(d.SourceDBSnapshotIdentifier),
 		Tags: tagMap(d.TagList),
@@ -479,6 +482,18 @@ func (p *Provider) DeleteInstance(ctx context.Context, id string) error {
 		}
 	}
 	return fmt.Errorf("deleting DB instance %s: %w", id, err)
+}
+
+// DeleteInstanceWhenPossible deletes an instance; one that RDS will not
+// delete yet (modifying, backing-up, rebooting) is waited for first.
+func (p *Provider) DeleteInstanceWhenPossible(ctx context.Context, id string, o WaitOptions) error {
+	err := p.DeleteInstance(ctx, id)
+	if errorCode(err) == "InvalidDBInstanceState" {
+		if _, err = p.WaitInstanceAvailable(ctx, id, o); err == nil || errors.Is(err, ErrFailed) {
+			err = p.DeleteInstance(ctx, id)
+		}
+	}
+	return err
 }
 
 // DeleteSnapshot deletes a snapshot; deleting one that is gone succeeds.

@@ -31,7 +31,24 @@ func TestRunbook1_InstancesBackedBySandbox(t *testing.T) {
 
 	f := awsfake.New(awsfake.Options{})
 	t.Cleanup(f.Close)
-	f.AddInstance(awsfake.InstanceSpec{ID: "prod", Host: "127.0.0.1", Port: backing["prod"].Port})
+	f.AddParameterGroup("prod-pg", "mariadb10.11", nil)
+	f.AddInstance(awsfake.InstanceSpec{ID: "prod", Host: "127.0.0.1", Port: backing["prod"].Port, ParameterGroup: "prod-pg"})
+	// Parameter changes take effect on the server behind the instance.
+	f.SetParameterApplyFunc(func(id string, params map[string]string) {
+		v, ok := params["read_only"]
+		if !ok {
+			return
+		}
+		root, err := backing[id].Root(context.Background())
+		if err != nil {
+			t.Errorf("root on %s: %v", id, err)
+			return
+		}
+		defer root.Close()
+		if _, err := root.Exec("SET GLOBAL read_only = " + map[string]string{"1": "ON", "0": "OFF"}[v]); err != nil {
+			t.Errorf("read_only on %s: %v", id, err)
+		}
+	})
 	f.SetEndpointFunc(func(id string) (string, int, bool) {
 		if i, ok := backing[id]; ok {
 			return "127.0.0.1", i.Port, true
@@ -103,5 +120,26 @@ func TestRunbook1_InstancesBackedBySandbox(t *testing.T) {
 			t.Fatalf("%s: mysql.rds_set_external_master missing: the SQL half could not run", id)
 		}
 		c.Close()
+	}
+
+	// Fence the source by its parameter group, as RDS cutover does where SET
+	// GLOBAL is not allowed: read_only=1 applied, then seen by the server.
+	root, err := backing["prod"].Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	var ro int
+	if err := root.QueryRowContext(ctx, "SELECT @@read_only").Scan(&ro); err != nil || ro != 0 {
+		t.Fatalf("@@read_only on the source before the fence: %d, %v", ro, err)
+	}
+	if err := p.ModifyParameters(ctx, "prod-pg", []Param{{Name: "read_only", Value: "1", Immediate: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.WaitParametersInSync(ctx, "prod", wait); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.QueryRowContext(ctx, "SELECT @@read_only").Scan(&ro); err != nil || ro != 1 {
+		t.Fatalf("@@read_only on the source after the parameter group fence: %d, %v", ro, err)
 	}
 }
