@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbshift/dbshift/internal/compat"
+	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/querylog"
 )
 
@@ -14,10 +15,13 @@ import (
 // upgraded to MySQL 8.0 or 8.4, in its schema, accounts, variables and logged
 // queries.
 type CheckUpgradeCmd struct {
-	OptionalSourceFlags
-	TargetVersion string   `name:"target-version" placeholder:"8.0|8.4" help:"MySQL series to upgrade to (8.0 or 8.4)."`
-	QueryLog      []string `name:"query-log" type:"existingfile" placeholder:"FILE" help:"General or slow query log to check (repeatable)."`
-	Schemas       []string `name:"schemas" sep:"," placeholder:"LIST" help:"Only these schemas (comma-separated); default all but the system schemas."`
+	// Not OptionalSourceFlags: the help text is this command's own, and the
+	// source is optional only for --list.
+	Source             string   `name:"source" placeholder:"DSN" help:"Server to check: user@tcp(host:port)/ or mysql://user@host:port/ (password from DBSHIFT_SOURCE_PASSWORD or --source-password-file)."`
+	SourcePasswordFile string   `name:"source-password-file" type:"path" placeholder:"FILE" help:"File holding the source password."`
+	TargetVersion      string   `name:"target-version" placeholder:"8.0|8.4" help:"MySQL series to upgrade to (8.0 or 8.4)."`
+	QueryLog           []string `name:"query-log" type:"existingfile" placeholder:"FILE" help:"General or slow query log to check (repeatable)."`
+	Schemas            []string `name:"schemas" sep:"," placeholder:"LIST" help:"Only these schemas (comma-separated); default all but the system schemas."`
 	FormatFlag
 	List bool `name:"list" help:"Print the documentation of every check and exit."`
 }
@@ -33,7 +37,7 @@ func (c *CheckUpgradeCmd) Run(app *App) error {
 	if err != nil {
 		return usage("check-upgrade: %v", err)
 	}
-	conn, err := app.open(c.spec())
+	conn, err := app.open(dbconn.Spec{Role: "source", DSN: c.Source, PasswordFile: c.SourcePasswordFile})
 	if err != nil {
 		return err
 	}
