@@ -48,9 +48,15 @@ func main() {
 		results = append(results, r)
 	}
 	fmt.Printf("\n%d cutovers back and forth, probe at %d writes/s through HAProxy, sandbox MariaDB on loopback\n\n", *cycles, *rate)
-	fmt.Printf("%-9s %12s %12s %12s %12s %10s %6s %6s %6s\n", "procedure", "unavail p50", "unavail max", "client p50", "client max", "probe gap", "acked", "lost", "dups")
+	fmt.Printf("%-9s %12s %12s %12s %12s %10s %6s %6s %6s %12s\n", "procedure", "unavail p50", "unavail max", "client p50", "client max", "probe gap", "acked", "lost", "dups", "both-rw")
+	bad := false
 	for _, r := range results {
-		fmt.Printf("%-9s %9.1f ms %9.1f ms %9.1f ms %9.1f ms %7.1f ms %6d %6d %6d\n", r.name, pct(r.unavail, 50), pct(r.unavail, 100), pct(r.client, 50), pct(r.client, 100), r.report.LongestGapMs, r.report.Acked, len(r.report.Lost), r.report.ServerDuplicates())
+		fmt.Printf("%-9s %9.1f ms %9.1f ms %9.1f ms %9.1f ms %7.1f ms %6d %6d %6d %5d/%-6d\n", r.name, pct(r.unavail, 50), pct(r.unavail, 100), pct(r.client, 50), pct(r.client, 100), r.report.LongestGapMs, r.report.Acked, len(r.report.Lost), r.report.ServerDuplicates(), r.bothWritable, r.samples)
+		bad = bad || len(r.report.Lost) > 0 || r.report.ServerDuplicates() > 0 || r.bothWritable > 0
+	}
+	fmt.Println("\nboth-rw: samples (both servers' @@read_only every 2 ms) in which both accepted writes / samples taken")
+	if bad {
+		os.Exit(1)
 	}
 }
 
@@ -60,9 +66,10 @@ type procedure struct {
 }
 
 type result struct {
-	name            string
-	unavail, client []float64
-	report          probe.Report
+	name                  string
+	unavail, client       []float64
+	report                probe.Report
+	bothWritable, samples int
 }
 
 type server struct {
@@ -127,11 +134,13 @@ func measure(ctx context.Context, p procedure, cycles, rate int) (result, error)
 		return res, err
 	}
 	time.Sleep(time.Second) // a second of steady writes before the first cutover
+	stopSampling := sampleWritable(ctx, sampler(ctx, srv[0]), sampler(ctx, srv[1]))
 	src, tgt := srv[0], srv[1]
 	for i := 0; i < cycles; i++ {
 		unavail, client, err := p.run(ctx, env, src, tgt)
 		if err != nil {
 			pr.Stop()
+			stopSampling()
 			return res, fmt.Errorf("cycle %d (%s -> %s): %w", i+1, src.inst.Name, tgt.inst.Name, err)
 		}
 		res.unavail = append(res.unavail, ms(unavail))
@@ -140,6 +149,7 @@ func measure(ctx context.Context, p procedure, cycles, rate int) (result, error)
 		src, tgt = tgt, src
 	}
 	time.Sleep(500 * time.Millisecond) // steady writes after the last cutover
+	res.bothWritable, res.samples = stopSampling()
 	r := pr.Stop()
 	res.report, err = probe.Verify(ctx, src.conn.DB, r)
 	return res, err
@@ -218,4 +228,49 @@ func pct(v []float64, p int) float64 {
 	slices.Sort(s)
 	i := (len(s) - 1) * p / 100
 	return s[i]
+}
+
+// sampleWritable reads both servers' read_only every 2 ms until the
+// returned stop is called, which reports the samples in which both were
+// writable and the samples taken.
+func sampleWritable(ctx context.Context, a, b *dbconn.Conn) (stop func() (both, samples int)) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan [2]int)
+	go func() {
+		var both, samples int
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- [2]int{both, samples}
+				return
+			case <-t.C:
+			}
+			roA, errA := replication.ReadOnly(ctx, a)
+			roB, errB := replication.ReadOnly(ctx, b)
+			if errA != nil || errB != nil {
+				continue
+			}
+			samples++
+			if !roA && !roB {
+				both++
+			}
+		}
+	}()
+	return func() (int, int) {
+		cancel()
+		r := <-done
+		return r[0], r[1]
+	}
+}
+
+// sampler opens a connection of its own to a server for the sampler.
+func sampler(ctx context.Context, s *server) *dbconn.Conn {
+	c, err := dbconn.Open(ctx, dbconn.Spec{Role: s.inst.Name, DSN: s.inst.DSN(), Password: s.inst.Password, MaxOpen: 1}, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return c
 }

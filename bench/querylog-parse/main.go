@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/querylog"
@@ -46,11 +47,11 @@ func run(dir, size, ptSize, form string) error {
 	if err != nil {
 		return err
 	}
-	mbps, stmts, err := timeParse(big)
+	mbps, cpuMBps, stmts, err := timeParse(big)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("dbshift querylog  %-8s %s log: %8.1f MB/s (%d statements)\n", size, form, mbps, stmts)
+	fmt.Printf("dbshift querylog  %-8s %s log: %8.1f MB/s wall, %8.1f MB per CPU-second (%d statements)\n", size, form, mbps, cpuMBps, stmts)
 	if ptSize == "0" {
 		return nil
 	}
@@ -62,11 +63,11 @@ func run(dir, size, ptSize, form string) error {
 	if err != nil {
 		return err
 	}
-	ours, _, err := timeParse(small)
+	ours, oursCPU, _, err := timeParse(small)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("dbshift querylog  %-8s %s log: %8.1f MB/s\n", ptSize, form, ours)
+	fmt.Printf("dbshift querylog  %-8s %s log: %8.1f MB/s wall, %8.1f MB per CPU-second\n", ptSize, form, ours, oursCPU)
 	pt, err := exec.LookPath("pt-query-digest")
 	if err != nil {
 		fmt.Println("pt-query-digest not installed (apt-get install percona-toolkit): comparison skipped")
@@ -79,7 +80,10 @@ func run(dir, size, ptSize, form string) error {
 		return fmt.Errorf("run pt-query-digest: %w", err)
 	}
 	theirs := float64(pn) / 1e6 / time.Since(start).Seconds()
-	fmt.Printf("pt-query-digest   %-8s %s log: %8.1f MB/s  (dbshift %.0fx faster)\n", ptSize, form, theirs, ours/theirs)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	theirsCPU := float64(pn) / 1e6 / cpu.Seconds()
+	fmt.Printf("pt-query-digest   %-8s %s log: %8.1f MB/s wall, %8.1f MB per CPU-second (dbshift %.0fx faster wall, %.0fx per CPU-second)\n",
+		ptSize, form, theirs, theirsCPU, ours/theirs, oursCPU/theirsCPU)
 	return nil
 }
 
@@ -100,25 +104,27 @@ func ensureLog(dir string, size int64, form genlog.Form) (string, error) {
 	return path, f.Close()
 }
 
-func timeParse(path string) (mbps float64, stmts int64, err error) {
+func timeParse(path string) (mbps, cpuMBps float64, stmts int64, err error) {
 	start := time.Now()
+	cpu0 := selfCPU()
 	r, err := querylog.Open(path, querylog.General)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer r.Close()
 	for {
 		if _, err := r.Next(); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	st := r.Stats()
 	if st.Unparsed != 0 {
-		return 0, 0, fmt.Errorf("%d unparsed lines in %s", st.Unparsed, path)
+		return 0, 0, 0, fmt.Errorf("%d unparsed lines in %s", st.Unparsed, path)
 	}
-	return float64(st.Bytes) / 1e6 / time.Since(start).Seconds(), st.Events, nil
+	mb := float64(st.Bytes) / 1e6
+	return mb / time.Since(start).Seconds(), mb / (selfCPU() - cpu0).Seconds(), st.Events, nil
 }
 
 func parseSize(s string) (int64, error) {
@@ -136,4 +142,10 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return n * mult, nil
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

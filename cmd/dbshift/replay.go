@@ -9,7 +9,10 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/progress"
 	"github.com/dbshift/dbshift/internal/replay"
 )
 
@@ -53,7 +56,7 @@ func (c *ReplayCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	progress, endProgress := progressPrinter(app.Stderr)
+	onProgress, endProgress := progressPrinter(app.Stderr, c.Limit)
 	defer endProgress()
 
 	if c.Compare != "" {
@@ -72,7 +75,7 @@ func (c *ReplayCmd) Run(app *App) error {
 		}
 		defer b.Close()
 		res, err := replay.Compare(app.Ctx, src, a.DB, b.DB, replay.CompareOptions{
-			Concurrency: n, Policy: policy, Limit: c.Limit, ReadOnly: !c.AllowWrites, Progress: progress,
+			Concurrency: n, Policy: policy, Limit: c.Limit, ReadOnly: !c.AllowWrites, Progress: onProgress,
 		})
 		if err != nil {
 			return fmt.Errorf("compare: %w", err)
@@ -101,7 +104,7 @@ func (c *ReplayCmd) Run(app *App) error {
 	}
 	res, err := replay.Load(app.Ctx, src, connect, replay.LoadOptions{
 		Concurrency: c.Concurrency, Trials: c.Trials, Policy: policy, Limit: c.Limit, Duration: c.Duration,
-		Speed: speed, ReadOnly: !c.AllowWrites, Progress: progress,
+		Speed: speed, ReadOnly: !c.AllowWrites, Progress: onProgress,
 	})
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
@@ -133,36 +136,36 @@ func (c *ReplayCmd) output(app *App) (io.Writer, func() error, error) {
 	}, nil
 }
 
-// progressPrinter redraws one status line on a terminal, and prints a plain
-// line every 10 s otherwise (logs, CI).
-func progressPrinter(w io.Writer) (func(replay.Progress), func()) {
+// progressPrinter shows each trial with the project's progress reporter: a
+// bar on a terminal, a plain line every few seconds otherwise.
+func progressPrinter(w io.Writer, limit int64) (func(replay.Progress), func()) {
 	tty := false
 	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
+		tty = term.IsTerminal(int(f.Fd()))
 	}
-	var last time.Time
-	drawn := false
+	max := int64(-1)
+	if limit > 0 {
+		max = limit
+	}
+	var cur progress.Reporter
+	var curKey [2]int
+	var last string
 	end := func() {
-		if drawn {
-			fmt.Fprintln(w)
+		if cur != nil {
+			cur.Done(last)
+			cur = nil
 		}
 	}
 	return func(p replay.Progress) {
+		if key := [2]int{p.Concurrency, p.Trial}; cur == nil || key != curKey {
+			end()
+			cur, curKey = progress.New(w, tty, fmt.Sprintf("replay concurrency %d trial %d:", p.Concurrency, p.Trial), max), key
+		}
 		qps := 0.0
 		if p.Elapsed > 0 {
 			qps = float64(p.Done) / p.Elapsed.Seconds()
 		}
-		line := fmt.Sprintf("concurrency %d trial %d: %d queries, %.0f qps, %d errors, %s", p.Concurrency, p.Trial, p.Done, qps, p.Errors, p.Elapsed.Truncate(time.Second))
-		if tty {
-			fmt.Fprintf(w, "\r\033[K%s", line)
-			drawn = true
-			return
-		}
-		if time.Since(last) >= 10*time.Second {
-			last = time.Now()
-			fmt.Fprintln(w, line)
-		}
+		last = fmt.Sprintf("%d queries, %.0f qps, %d errors", p.Done, qps, p.Errors)
+		cur.Update(p.Done, last)
 	}, end
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dbshift/dbshift/internal/progress"
 	"github.com/dbshift/dbshift/internal/provider"
 	awsprov "github.com/dbshift/dbshift/internal/provider/aws"
+	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/spec"
 	"github.com/dbshift/dbshift/internal/strategy"
 )
@@ -218,8 +219,9 @@ func (c *StatusCmd) Run(app *App) error {
 		return usage("%v", err)
 	}
 	ss := migration.Status(steps, st.Journal)
+	lag := runLag(app, st, s)
 	if c.Format == "json" {
-		return app.printJSON(map[string]any{"run_id": st.RunID, "steps": ss})
+		return app.printJSON(map[string]any{"run_id": st.RunID, "steps": ss, "lag": lag})
 	}
 	fmt.Fprintf(app.Stdout, "run %s (%s, %s)\n", st.RunID, s.Provider, s.Strategy)
 	for _, x := range ss {
@@ -232,7 +234,81 @@ func (c *StatusCmd) Run(app *App) error {
 		}
 		fmt.Fprintf(app.Stdout, "  %-8s %-20s %s %s\n", x.State, x.Name, el, x.Error)
 	}
+	if lag != nil {
+		fmt.Fprintf(app.Stdout, "target %s: IO %s, SQL %s, %d bytes behind", lag.Target, lag.IO, lag.SQL, lag.BytesBehind)
+		if lag.SecondsBehind != nil {
+			fmt.Fprintf(app.Stdout, ", Seconds_Behind_Master %d", *lag.SecondsBehind)
+		}
+		if lag.BytesBehind == 0 {
+			fmt.Fprint(app.Stdout, ", in sync")
+		} else if lag.ETASeconds >= 0 {
+			fmt.Fprintf(app.Stdout, ", catching up %.0f bytes/s, ETA %s", lag.ApplyBytesPerSec, (time.Duration(lag.ETASeconds) * time.Second).String())
+		}
+		fmt.Fprintln(app.Stdout)
+	}
 	return nil
+}
+
+// lagStatus is the target's replication as `dbshift status` shows it.
+type lagStatus struct {
+	Target           string  `json:"target"`
+	IO               string  `json:"io_running"`
+	SQL              string  `json:"sql_running"`
+	SecondsBehind    *int64  `json:"seconds_behind_source"`
+	BytesBehind      int64   `json:"bytes_behind"`
+	ApplyBytesPerSec float64 `json:"apply_bytes_per_sec"`
+	ETASeconds       float64 `json:"eta_seconds"` // -1: unknown
+}
+
+// runLag measures the target's lag twice, a second apart, for the apply
+// rate and an ETA; nil when the run has no replicating target yet or the
+// servers cannot be reached (status never fails for that).
+func runLag(app *App, st *migration.State, s *spec.Spec) *lagStatus {
+	if !st.Journal.Done(strategy.StepReplicate) || st.Journal.Done(strategy.StepCutover) {
+		return nil
+	}
+	env, _, err := migrationEnv(app, st, s)
+	if err != nil {
+		return nil
+	}
+	defer env.Close()
+	inst, ok, err := env.Provider.FindInstance(app.Ctx, st.RunID, provider.RoleTarget)
+	if err != nil || !ok {
+		return nil
+	}
+	src, err := env.Source(app.Ctx)
+	if err != nil {
+		return nil
+	}
+	tgt, err := env.InstanceConn(app.Ctx, inst)
+	if err != nil {
+		return nil
+	}
+	l1, rs, err := replication.MeasureLag(app.Ctx, src, tgt, nil)
+	if err != nil {
+		return nil
+	}
+	out := &lagStatus{Target: inst.ID, IO: rs.IORunning, SQL: rs.SQLRunning, SecondsBehind: l1.SecondsBehind, BytesBehind: l1.BytesBehind, ETASeconds: -1}
+	if l1.BytesBehind <= 0 {
+		out.ETASeconds = 0
+		return out
+	}
+	start := time.Now()
+	select {
+	case <-app.Ctx.Done():
+		return out
+	case <-time.After(time.Second):
+	}
+	l2, _, err := replication.MeasureLag(app.Ctx, src, tgt, nil)
+	if err != nil || l2.BytesBehind < 0 {
+		return out
+	}
+	out.BytesBehind = l2.BytesBehind
+	if rate := float64(l1.BytesBehind-l2.BytesBehind) / time.Since(start).Seconds(); rate > 0 {
+		out.ApplyBytesPerSec = rate
+		out.ETASeconds = float64(l2.BytesBehind) / rate
+	}
+	return out
 }
 
 // runMigrationCutover is `dbshift cutover --state DIR` after `dbshift run`:
@@ -253,6 +329,8 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	s.Cutover.Mode = "auto"
 	settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
 	settings.Resume = c.Resume
+	settings.Report = c.Report
+	settings.Format = c.Format
 	if c.Reverse {
 		settings.Reverse = true
 	}

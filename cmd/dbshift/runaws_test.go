@@ -418,7 +418,7 @@ func TestAbortAWS_FromSeveralStepsDeletesWhatTheRunCreated(t *testing.T) {
 			if err := sc.DB.QueryRow("SELECT value FROM mysql.rds_configuration WHERE name = 'binlog retention hours'").Scan(&retention); err != nil || retention != "720" {
 				t.Errorf("binlog retention hours on the source: %q, %v; want the operator's 720 kept", retention, err)
 			}
-			if readOnlyOf(t, sc) {
+			if sandboxtest.ReadOnly(t, sc) {
 				t.Error("the source is read-only after abort")
 			}
 			if n := count(t, sc.DB, "SELECT COUNT(*) FROM mysql.user WHERE User = 'dbshift_repl'"); n != 0 {
@@ -488,7 +488,7 @@ func TestRunAWS_AutoCutoverSwitchesRoute53AndFencesTheOldSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tc.Close()
-	if readOnlyOf(t, tc) {
+	if sandboxtest.ReadOnly(t, tc) {
 		t.Error("the target is still read-only after the cutover")
 	}
 	if st, err := replication.ReadStatus(context.Background(), tc); err != nil || st.Configured {
@@ -497,7 +497,21 @@ func TestRunAWS_AutoCutoverSwitchesRoute53AndFencesTheOldSource(t *testing.T) {
 	if s, tg := checksums(t, sc.DB), checksums(t, tc.DB); fmt.Sprint(s) != fmt.Sprint(tg) {
 		t.Errorf("checksums differ: source %v target %v", s, tg)
 	}
-	if _, err := tc.DB.Exec("INSERT INTO app.orders (customer, amount, note) VALUES (1, 1, 'after cutover')"); err != nil {
-		t.Errorf("write on the new primary: %v", err)
+	// The application account writes on the new primary and is locked out
+	// of the old one.
+	appOn := func(addr string) (*dbconn.Conn, error) {
+		return dbconn.Open(context.Background(), dbconn.Spec{Role: "app", DSN: "app@tcp(" + addr + ")/", Password: "app-secret-1"}, nil)
+	}
+	ac, err := appOn(net.JoinHostPort(tgt.Host, fmt.Sprint(tgt.Port)))
+	if err != nil {
+		t.Fatalf("the application account on the new primary: %v", err)
+	}
+	defer ac.Close()
+	if _, err := ac.DB.Exec("INSERT INTO app.orders (customer, amount, note) VALUES (1, 1, 'after cutover')"); err != nil {
+		t.Errorf("application write on the new primary: %v", err)
+	}
+	if oc, err := appOn(src.Addr()); err == nil {
+		oc.Close()
+		t.Error("the application account still logs in to the old source")
 	}
 }

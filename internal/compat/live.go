@@ -22,6 +22,8 @@ type liveEnv struct {
 	vars    map[string]string // lower-case name -> value
 	rds     bool
 	check   *Check
+
+	bodyCache []body
 }
 
 // f builds a finding of the running check.
@@ -74,9 +76,13 @@ type body struct {
 	kind, object, text, sqlMode string
 }
 
-// bodies reads the definitions of views, routines, triggers and events.
+// bodies reads the definitions of views, routines, triggers and events,
+// once for all the checks that read them.
 func (e *liveEnv) bodies(ctx context.Context) ([]body, error) {
-	var out []body
+	if e.bodyCache != nil {
+		return e.bodyCache, nil
+	}
+	out := []body{}
 	queries := []struct{ kind, col, q string }{
 		{"view", "TABLE_SCHEMA", "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, '' FROM information_schema.VIEWS WHERE "},
 		{"routine", "ROUTINE_SCHEMA", "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_DEFINITION, SQL_MODE FROM information_schema.ROUTINES WHERE "},
@@ -98,6 +104,7 @@ func (e *liveEnv) bodies(ctx context.Context) ([]body, error) {
 			return nil, fmt.Errorf("reading %s definitions: %w", q.kind, err)
 		}
 	}
+	e.bodyCache = out
 	return out, nil
 }
 
@@ -241,30 +248,41 @@ func checkFKNameLength(ctx context.Context, e *liveEnv) ([]Finding, error) {
 		func(obj, _ string) string { return "foreign key name is longer than 64 characters" })
 }
 
-func checkStoredSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
+// perBody runs fn on every stored object's definition and keeps the
+// findings it returns.
+func (e *liveEnv) perBody(ctx context.Context, fn func(b body) (Finding, bool)) ([]Finding, error) {
 	bs, err := e.bodies(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []Finding
 	for _, b := range bs {
+		if f, ok := fn(b); ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func checkStoredSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	return e.perBody(ctx, func(b body) (Finding, bool) {
 		var bad []string
 		for _, f := range sqlModeFlags(b.sqlMode) {
 			if hasFlag(obsoleteSQLModes, f) {
 				bad = append(bad, f)
 			}
 		}
-		if len(bad) > 0 {
-			f := e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ","))
-			if len(bad) == 1 && bad[0] == "NO_AUTO_CREATE_USER" {
-				// The 5.7 default: the upgrade clears it and nothing changes.
-				f.Severity = SevNotice
-				f.Message += " (cleared by the upgrade, harmless)"
-			}
-			out = append(out, f)
+		if len(bad) == 0 {
+			return Finding{}, false
 		}
-	}
-	return out, nil
+		f := e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ","))
+		if len(bad) == 1 && bad[0] == "NO_AUTO_CREATE_USER" {
+			// The 5.7 default: the upgrade clears it and nothing changes.
+			f.Severity = SevNotice
+			f.Message += " (cleared by the upgrade, harmless)"
+		}
+		return f, true
+	})
 }
 
 func checkGlobalSQLModeObsolete(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -319,24 +337,17 @@ func enumElements(typ string) []string {
 
 func checkRemovedFunctionsStored(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	set := removedFunctionsFor(e.src, e.target)
-	bs, err := e.bodies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	for _, b := range bs {
-		fns := calledFunctions(scanSQL(b.text), set)
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		fns := uniq(calledFunctions(scanSQL(b.text), set))
 		if len(fns) == 0 {
-			continue
+			return Finding{}, false
 		}
-		fns = uniq(fns)
 		var repl []string
 		for _, f := range fns {
 			repl = append(repl, f+"() -> "+set[f].Replacement)
 		}
-		out = append(out, e.f(b.object, len(fns), "%s calls %s() removed in the target; %s", b.kind, strings.Join(fns, "(), "), strings.Join(repl, "; ")))
-	}
-	return out, nil
+		return e.f(b.object, len(fns), "%s calls %s() removed in the target; %s", b.kind, strings.Join(fns, "(), "), strings.Join(repl, "; ")), true
+	})
 }
 
 func uniq(s []string) []string {
@@ -352,17 +363,12 @@ func uniq(s []string) []string {
 }
 
 func checkGroupByOrderStored(ctx context.Context, e *liveEnv) ([]Finding, error) {
-	bs, err := e.bodies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	for _, b := range bs {
-		if groupByHasOrder(scanSQL(b.text)) {
-			out = append(out, e.f(b.object, 1, "%s uses GROUP BY ... ASC/DESC", b.kind))
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		if !groupByHasOrder(scanSQL(b.text)) {
+			return Finding{}, false
 		}
-	}
-	return out, nil
+		return e.f(b.object, 1, "%s uses GROUP BY ... ASC/DESC", b.kind), true
+	})
 }
 
 func checkZeroDateSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -593,8 +599,8 @@ var newDefaults = []sysvar{
 	{"max_error_count", Target80, []string{"64"}, "1024"},
 	{"innodb_autoinc_lock_mode", Target80, []string{"1"}, "2 (interleaved: statement-based replication of INSERT ... SELECT is unsafe)"},
 	{"innodb_flush_neighbors", Target80, []string{"1"}, "0"},
-	{"innodb_max_dirty_pages_pct_lwm", Target80, []string{"0", "0.000000"}, "10"},
-	{"innodb_max_dirty_pages_pct", Target80, []string{"75", "75.000000"}, "90"},
+	{"innodb_max_dirty_pages_pct_lwm", Target80, []string{"0"}, "10"},
+	{"innodb_max_dirty_pages_pct", Target80, []string{"75"}, "90"},
 	{"innodb_undo_log_truncate", Target80, []string{"OFF", "0"}, "ON"},
 	{"log_slave_updates", Target80, []string{"OFF", "0"}, "ON"},
 	{"log_error_verbosity", Target80, []string{"3"}, "2"},
@@ -622,6 +628,7 @@ func (e *liveEnv) relevant(v sysvar) bool {
 	return e.src.before("8.0")
 }
 
+// isOneOf compares names case-insensitively.
 func isOneOf(val string, vals []string) bool {
 	for _, v := range vals {
 		if strings.EqualFold(val, v) {
@@ -631,11 +638,28 @@ func isOneOf(val string, vals []string) bool {
 	return false
 }
 
+// valueIn compares variable values case-insensitively, and numbers by
+// value: MariaDB shows expire_logs_days as "0.000000".
+func valueIn(val string, vals []string) bool {
+	num, err := strconv.ParseFloat(val, 64)
+	for _, v := range vals {
+		if strings.EqualFold(val, v) {
+			return true
+		}
+		if err == nil {
+			if n, err := strconv.ParseFloat(v, 64); err == nil && n == num {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func checkRemovedSysvars(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, v := range removedSysvars {
 		val, ok := e.vars[v.name]
-		if !ok || !e.relevant(v) || isOneOf(val, v.defaults) {
+		if !ok || !e.relevant(v) || valueIn(val, v.defaults) {
 			continue
 		}
 		msg := fmt.Sprintf("%s=%s is set on the source; MySQL %s removed the variable", v.name, val, v.target)
@@ -651,7 +675,7 @@ func checkNewDefaults(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, v := range newDefaults {
 		val, ok := e.vars[v.name]
-		if !ok || !e.relevant(v) || !isOneOf(val, v.defaults) {
+		if !ok || !e.relevant(v) || !valueIn(val, v.defaults) {
 			continue
 		}
 		out = append(out, e.f(v.name, 1, "%s=%s on the source; the MySQL %s default is %s", v.name, val, v.target, v.newValue))
@@ -756,6 +780,40 @@ func checkFKReferences(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	return out, nil
 }
 
+func checkInvalid57Names(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	out, err := e.objects(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '#mysql50#%'", nil,
+		func(obj, _ string) string { return "schema directory name in the pre-5.1 encoding" })
+	if err != nil {
+		return nil, err
+	}
+	cond, args := e.in("TABLE_SCHEMA")
+	fs, err := e.objects(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME LIKE '#mysql50#%' AND "+cond, args,
+		func(obj, _ string) string { return "table file name in the pre-5.1 encoding" })
+	return append(out, fs...), err
+}
+
+// dotTableAfter are the words after which ".name" is a table.
+var dotTableAfter = map[string]bool{"FROM": true, "JOIN": true, "INTO": true, "UPDATE": true, "TABLE": true, "TABLES": true, "REFERENCES": true}
+
+func checkEmptyDotTable(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		if b.kind == "view" {
+			return Finding{}, false // the server stores views with full names
+		}
+		toks := scanSQL(b.text)
+		for i := 1; i+1 < len(toks); i++ {
+			t, prev, next := toks[i], toks[i-1], toks[i+1]
+			if t.kind != tokPunct || t.text != "." || (next.kind != tokWord && next.kind != tokQuoted) {
+				continue
+			}
+			if (prev.kind == tokWord && dotTableAfter[prev.upper()]) || (prev.kind == tokPunct && prev.text == ",") {
+				return e.f(b.object, 1, "%s names a table as .%s", b.kind, next.text), true
+			}
+		}
+		return Finding{}, false
+	})
+}
+
 // decodeFilename undoes the server's file-name encoding of identifiers in
 // InnoDB dictionary names ("@0024money" is "$money").
 func decodeFilename(s string) string {
@@ -809,7 +867,7 @@ func checkCollationPinned(ctx context.Context, e *liveEnv) ([]Finding, error) {
 }
 
 func checkTimestampDefaults(ctx context.Context, e *liveEnv) ([]Finding, error) {
-	if v := e.vars["explicit_defaults_for_timestamp"]; !isOneOf(v, []string{"OFF", "0"}) {
+	if v := e.vars["explicit_defaults_for_timestamp"]; !valueIn(v, []string{"OFF", "0"}) {
 		return nil, nil
 	}
 	cond, args := e.in("TABLE_SCHEMA")
@@ -842,7 +900,7 @@ func checkSQLModeDefault(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	for _, f := range missing {
 		what = append(what, rejects[f])
 	}
-	return []Finding{e.f("sql_mode", len(missing), "global sql_mode is '%s'; the target's default adds %s and would reject %s",
+	return []Finding{e.f("sql_mode", 1, "global sql_mode is '%s'; the target's default adds %s and would reject %s",
 		e.vars["sql_mode"], strings.Join(missing, ","), strings.Join(what, "; "))}, nil
 }
 
@@ -920,6 +978,12 @@ func Inspect(ctx context.Context, src *dbconn.Conn, opts LiveOptions) (*Live, er
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("listing schemas: %w", err)
+	}
+	for _, want := range opts.Schemas {
+		if !isOneOf(want, e.schemas) {
+			conn.Close()
+			return nil, fmt.Errorf("schema %q: not on the source (or a system schema)", want)
+		}
 	}
 	l.Source = Source{Version: raw, MariaDB: e.src.MariaDB, RDS: e.rds, Schemas: len(e.schemas)}
 	if len(e.schemas) > 0 {

@@ -3,6 +3,8 @@ package compat
 import (
 	"context"
 	"database/sql"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,7 @@ func problemSchema() []string {
 		"CREATE TABLE bad.oldtime (id INT PRIMARY KEY, t DATETIME NULL) CHARACTER SET utf8mb4",
 		"SET GLOBAL mysql56_temporal_format = ON",
 		// A routine of a schema that is gone.
+		"CREATE PROCEDURE bad.p_dot() SELECT * FROM .parent",
 		"CREATE PROCEDURE bad.lost() SELECT 1",
 		"UPDATE mysql.proc SET db = 'ghost' WHERE db = 'bad' AND name = 'lost'",
 		"CREATE TABLE mysql.catalogs (id INT)",
@@ -83,6 +86,10 @@ func startSource(t *testing.T) (*sandbox.Instance, *dbconn.Conn) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// A schema directory the server cannot map to a 5.1+ name.
+	if err := os.Mkdir(filepath.Join(inst.DataDir(), "a-b"), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	stmts := append(problemSchema(), cleanSchema...)
 	for _, q := range stmts {
 		exec(t, ctx, conn, q)
@@ -134,6 +141,8 @@ func TestLive_MariaDBSource(t *testing.T) {
 			{"removed-functions", "bad.trg"},
 			{"removed-functions", "bad.ev"},
 			{"group-by-asc-desc", "bad.p_grp"},
+			{"invalid-57-names", "#mysql50#a-b"},
+			{"empty-dot-table-syntax", "bad.p_dot"},
 			{"zero-dates-sql-mode", "sql_mode"},
 			{"zero-date-defaults", "bad.zd.d"},
 			{"zero-date-defaults", "bad.zd.ts"},

@@ -10,7 +10,7 @@ import (
 // commandsByFirstByte lists the general-log command names (server
 // command_name[] of MySQL 5.0-8.x and MariaDB), longest first so that
 // "Connect Out" wins over "Connect".
-var commandsByFirstByte = func() map[byte][]string {
+var commandsByFirstByte = func() *[256][]string {
 	names := []string{
 		"Sleep", "Quit", "Init DB", "Query", "Field List", "Create DB", "Drop DB", "Refresh",
 		"Shutdown", "Statistics", "Processlist", "Connect", "Kill", "Debug", "Ping", "Time",
@@ -19,18 +19,18 @@ var commandsByFirstByte = func() map[byte][]string {
 		"Reset stmt", "Set option", "Fetch", "Daemon", "Reset Connection", "Error",
 		"Bulk_execute", "Slave_worker", "Slave_IO", "Slave_SQL", "Com_multi", "Clone",
 	}
-	m := map[byte][]string{}
+	var m [256][]string
 	for _, n := range names {
 		m[n[0]] = append(m[n[0]], n)
 	}
-	for _, l := range m {
+	for _, l := range &m {
 		for i := 1; i < len(l); i++ { // insertion sort by length, descending
 			for j := i; j > 0 && len(l[j]) > len(l[j-1]); j-- {
 				l[j], l[j-1] = l[j-1], l[j]
 			}
 		}
 	}
-	return m
+	return &m
 }()
 
 // entry is one parsed general-log entry line.
@@ -45,15 +45,16 @@ type entry struct {
 
 // general is the state of the general-log parser between lines.
 type general struct {
-	open     bool // an entry is being collected
-	line     int
-	id       uint64
-	time     time.Time
-	command  string
-	text     []byte // argument, continuation lines appended
-	lastTime time.Time
-	iso      isoCache
-	isoForm  bool
+	open      bool // an entry is being collected
+	line      int
+	id        uint64
+	time      time.Time
+	command   string
+	text      []byte // argument, continuation lines appended
+	lastTime  time.Time
+	iso       isoCache
+	isoForm   bool
+	shortForm bool
 }
 
 // takesText says whether continuation lines belong to the command: only
@@ -77,8 +78,11 @@ func (r *Reader) nextGeneral() (Event, error) {
 		}
 		// MySQL 5.7+ stamps every entry: once the file shows that form, a
 		// line without an ISO stamp is statement text however it looks.
-		if e, isEntry := parseGeneralEntryCached(line, &g.iso); isEntry && (!g.isoForm || e.iso) {
+		// The other way round too: in a file of short stamps, a line with an
+		// ISO stamp is statement text.
+		if e, isEntry := parseGeneralEntryCached(line, &g.iso); isEntry && (!g.isoForm || e.iso) && !(g.shortForm && e.iso) {
 			g.isoForm = g.isoForm || e.iso
+			g.shortForm = g.shortForm || (e.hasTime && !e.iso)
 			ev, emit := r.finishGeneral()
 			g.open = true
 			g.line = r.lineNo

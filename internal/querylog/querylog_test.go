@@ -351,3 +351,21 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// In a file of short stamps an ISO-stamped line is text, and in a slow log a
+// "# Time:" line without a time inside a statement is text too.
+func TestReader_LookalikesInOtherForms(t *testing.T) {
+	q := "SELECT 'a\n2024-01-01T00:00:00.000000Z\t5 Query\tnot an entry' AS s"
+	evs, st := readString(t, General, "261122  3:43:58\t    7 Query\t"+q+"\n\t\t    7 Quit\t\n")
+	check(t, evs, []want{{1, 7, "", q, nil}})
+	if st.Unparsed != 0 {
+		t.Errorf("unparsed %+v", st.Examples)
+	}
+	q2 := "SELECT 'x\n# Time: not a header\n# User@Host: nor this' AS s"
+	evs, st = readString(t, Slow, "# Time: 261122  3:43:58\n# User@Host: u[u] @  [127.0.0.1]\n# Thread_id: 7  Schema: d  QC_hit: No\n"+
+		"SET timestamp=1795319038;\n"+q2+";\n# User@Host: u[u] @  [127.0.0.1]\n# Thread_id: 7  Schema: d  QC_hit: No\nSELECT 2;\n")
+	check(t, evs, []want{{1, 7, "d", q2, nil}, {8, 7, "d", "SELECT 2", nil}})
+	if st.Unparsed != 0 {
+		t.Errorf("unparsed %+v", st.Examples)
+	}
+}

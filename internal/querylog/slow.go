@@ -52,8 +52,11 @@ func (r *Reader) nextSlow() (Event, error) {
 		if len(line) > 0 && line[0] == '#' {
 			// A query may contain "# comment" lines; a header only follows a
 			// statement that ended with ';', or is an entry's first line.
-			isTime := bytes.HasPrefix(line, []byte("# Time:"))
-			isUser := bytes.HasPrefix(line, []byte("# User@Host:"))
+			// The server ends every statement with ';', so a "# Time:" or
+			// "# User@Host:" line after one that does not is statement text,
+			// unless it really holds a time or a user.
+			isTime := bytes.HasPrefix(line, []byte("# Time:")) && r.validSlowTime(line)
+			isUser := bytes.HasPrefix(line, []byte("# User@Host:")) && bytes.Contains(line, []byte("] @ "))
 			if !s.inBody || s.semi || isTime || isUser {
 				var ev Event
 				var emit bool
@@ -151,6 +154,15 @@ func parseUintField(s string) uint64 {
 	}
 	n, _ := strconv.ParseUint(s, 10, 64)
 	return n
+}
+
+func (r *Reader) validSlowTime(line []byte) bool {
+	stamp := strings.TrimSpace(strings.TrimPrefix(string(line), "# Time:"))
+	if i := strings.Index(stamp, " # "); i >= 0 {
+		stamp = stamp[:i]
+	}
+	_, ok := r.parseSlowTime(stamp)
+	return ok
 }
 
 func (r *Reader) parseSlowTime(stamp string) (time.Time, bool) {

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -106,7 +107,8 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 	var mu sync.Mutex
 	groups := map[string]*Group{}
 	var order []string
-	record := func(ev querylog.Event, fp, digest string, oa, ob outcome, diffs []DiffExample) {
+	seen := map[string]int64{} // digest -> position in the log of its first query
+	record := func(seq int64, fp, digest string, oa, ob outcome, diffs []DiffExample) {
 		mu.Lock()
 		defer mu.Unlock()
 		g := groups[digest]
@@ -114,6 +116,9 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 			g = &Group{Fingerprint: fp, Digest: digest}
 			groups[digest] = g
 			order = append(order, digest)
+			seen[digest] = seq
+		} else if seq < seen[digest] {
+			seen[digest] = seq
 		}
 		g.Count++
 		g.TimeA += oa.lat
@@ -138,17 +143,25 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 		}
 	}
 
-	jobs := make(chan querylog.Event, n*16)
+	type job struct {
+		seq int64 // order in the log, so the report does not depend on scheduling
+		ev  querylog.Event
+	}
+	jobs := make(chan job, n*16)
 	errc := make(chan error, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		sa, err := newSession(ctx, a, o.ReadOnly)
 		if err != nil {
+			close(jobs)
+			wg.Wait()
 			return nil, fmt.Errorf("host1: %w", err)
 		}
 		sb, err := newSession(ctx, b, o.ReadOnly)
 		if err != nil {
 			sa.Close()
+			close(jobs)
+			wg.Wait()
 			return nil, fmt.Errorf("host2: %w", err)
 		}
 		wg.Add(1)
@@ -157,7 +170,8 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 			defer sa.Close()
 			defer sb.Close()
 			p := parser.New()
-			for ev := range jobs {
+			for j := range jobs {
+				ev := j.ev
 				oa, errA := runCapture(ctx, sa, ev)
 				ob, errB := runCapture(ctx, sb, ev)
 				if err := errors.Join(errA, errB); err != nil {
@@ -170,7 +184,7 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 				for i := range diffs {
 					diffs[i].Query, diffs[i].File, diffs[i].Line = ev.Query, ev.File, ev.Line
 				}
-				record(ev, fp, digest.String(), oa, ob, diffs)
+				record(j.seq, fp, digest.String(), oa, ob, diffs)
 			}
 		}()
 	}
@@ -212,7 +226,7 @@ feed:
 		}
 		mu.Unlock()
 		select {
-		case jobs <- ev:
+		case jobs <- job{seq: sent, ev: ev}:
 			sent++
 		case <-ctx.Done():
 			break feed
@@ -233,6 +247,7 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	slices.SortFunc(order, func(x, y string) int { return cmp.Compare(seen[x], seen[y]) })
 	for _, d := range order {
 		g := groups[d]
 		if g.TimeA > 0 {

@@ -64,7 +64,11 @@ type Trial struct {
 
 // Latency summarises a histogram, in microseconds.
 type Latency struct {
-	Min, P50, P95, P99, Max int64
+	Min int64 `json:"min_us"`
+	P50 int64 `json:"p50_us"`
+	P95 int64 `json:"p95_us"`
+	P99 int64 `json:"p99_us"`
+	Max int64 `json:"max_us"`
 }
 
 // Level is every trial at one concurrency, plus their merged latency.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,10 +77,12 @@ func TestReplay_RealServers(t *testing.T) {
 	t.Run("LoadKeepsContext", func(t *testing.T) { testLoadKeepsContext(t, a, s.Instance(1)) })
 	t.Run("ReadOnlySessionsRefuseWrites", func(t *testing.T) { testReadOnly(t, s.Instance(1)) })
 	t.Run("SpeedKeepsRecordedPace", func(t *testing.T) { testSpeed(t, s.Instance(1)) })
+	t.Run("RealServerLogsParse", func(t *testing.T) { testRealServerLogs(t, a) })
 }
 
-// testPtUpgrade001 reproduces the peer's report: select.log has one query
-// with no differences; insert.log has one statement that is not a SELECT.
+// testPtUpgrade001 reproduces the peer's report: the stats in its *.txt
+// (select.log: one query, no differences; insert.log: one statement that is
+// not a SELECT) must equal ours, name by name.
 func testPtUpgrade001(t *testing.T, a, b *dbconn.Conn) {
 	tables, err := os.ReadFile(testutil.SharedTestdata(t, "pt-upgrade", "001", "tables.sql"))
 	if err != nil {
@@ -87,22 +91,55 @@ func testPtUpgrade001(t *testing.T, a, b *dbconn.Conn) {
 	for _, c := range []*dbconn.Conn{a, b} {
 		execScript(t, c.DB, string(tables))
 	}
-	for _, tc := range []struct {
-		log  string
-		want CompareStats
-	}{
-		{"select.log", CompareStats{QueriesRead: 1, QueriesNoDiffs: 1}},
-		{"insert.log", CompareStats{QueriesRead: 1, NotSelect: 1}},
-	} {
-		src := Source{Paths: []string{testutil.SharedTestdata(t, "pt-upgrade", "001", tc.log)}}
+	for _, name := range []string{"select", "insert"} {
+		src := Source{Paths: []string{testutil.SharedTestdata(t, "pt-upgrade", "001", name+".log")}}
 		res, err := Compare(context.Background(), src, a.DB, b.DB, CompareOptions{Concurrency: 1, Policy: Policy{Filter: querylog.FilterSelect}, ReadOnly: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Stats != tc.want || res.HasDiffs() {
-			t.Errorf("%s: stats %+v, want %+v", tc.log, res.Stats, tc.want)
+		if res.HasDiffs() {
+			t.Errorf("%s: differences %+v", name, res.Groups)
+		}
+		ours := map[string]int64{}
+		js, _ := json.Marshal(res.Stats)
+		json.Unmarshal(js, &ours)
+		theirs := ptStats(t, testutil.SharedTestdata(t, "pt-upgrade", "001", name+".txt"))
+		compared := 0
+		for k, v := range theirs {
+			if o, ok := ours[k]; ok {
+				compared++
+				if o != v {
+					t.Errorf("%s: %s = %d, pt-upgrade says %d", name, k, o, v)
+				}
+			}
+		}
+		if compared < 5 {
+			t.Errorf("%s: only %d stats in common with pt-upgrade's %v", name, compared, theirs)
 		}
 	}
+}
+
+// ptStats reads the "name value" lines after "# Stats" in a pt-upgrade report.
+func ptStats(t *testing.T, path string) map[string]int64 {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stats, ok := strings.Cut(string(raw), "# Stats")
+	if !ok {
+		t.Fatalf("%s: no Stats section", path)
+	}
+	m := map[string]int64{}
+	for _, line := range strings.Split(stats, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 {
+			if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				m[f[0]] = n
+			}
+		}
+	}
+	return m
 }
 
 func testCompareDifferences(t *testing.T, a, b *dbconn.Conn) {
@@ -258,5 +295,88 @@ func testSpeed(t *testing.T, inst *sandbox.Instance) {
 	}
 	if tr := res.Levels[0].Trials[0]; tr.Queries != 2 || tr.Elapsed < 200*time.Millisecond {
 		t.Errorf("paced trial: %d queries in %v, want 2 in at least 200ms", tr.Queries, tr.Elapsed)
+	}
+}
+
+// testRealServerLogs has MariaDB write its own general and slow logs and
+// reads them back: statement text whole (also a line that looks like a 5.7
+// entry), connection id, default database and session statements.
+func testRealServerLogs(t *testing.T, a *dbconn.Conn) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	genPath, slowPath := filepath.Join(dir, "general.log"), filepath.Join(dir, "slow.log")
+	admin := func(q string) {
+		t.Helper()
+		if _, err := a.DB.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	admin("SET GLOBAL general_log_file = '" + genPath + "'")
+	admin("SET GLOBAL slow_query_log_file = '" + slowPath + "'")
+	admin("SET GLOBAL long_query_time = 0")
+	admin("SET GLOBAL general_log = ON")
+	admin("SET GLOBAL slow_query_log = ON")
+	t.Cleanup(func() {
+		a.DB.Exec("SET GLOBAL general_log = OFF")
+		a.DB.Exec("SET GLOBAL slow_query_log = OFF")
+		a.DB.Exec("SET GLOBAL long_query_time = 10")
+	})
+	tricky := "SELECT 'line one\n2024-01-01T00:00:00.000000Z\t5 Query\tnot an entry\n# Time: not a header' AS s"
+	multi := "SELECT 1,\n  2 FROM dual"
+	// A fresh connection: long_query_time is copied into a session when it
+	// starts, so a pooled one would not write to the slow log.
+	a.DB.SetMaxIdleConns(0)
+	a.DB.SetMaxIdleConns(16)
+	c, err := a.DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id uint64
+	for _, q := range []string{"CREATE DATABASE IF NOT EXISTS logt", "USE logt", "SET SESSION sql_mode = 'ANSI_QUOTES'", multi, tricky} {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	admin("SET GLOBAL general_log = OFF")
+	admin("SET GLOBAL slow_query_log = OFF")
+
+	for _, f := range []struct {
+		path string
+		kind querylog.Kind
+	}{{genPath, querylog.General}, {slowPath, querylog.Slow}} {
+		r, err := querylog.Open(f.path, querylog.Auto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind() != f.kind {
+			t.Errorf("%s detected as %v", f.path, r.Kind())
+		}
+		found := map[string]querylog.Event{}
+		for {
+			ev, err := r.Next()
+			if err != nil {
+				break
+			}
+			if ev.Query == multi || ev.Query == tricky {
+				found[ev.Query] = ev
+			}
+		}
+		st := r.Stats()
+		r.Close()
+		if st.Unparsed != 0 {
+			raw, _ := os.ReadFile(f.path)
+			t.Errorf("%v log: %d unparsed lines %+v\n%s", f.kind, st.Unparsed, st.Examples, raw)
+		}
+		for _, q := range []string{multi, tricky} {
+			ev, ok := found[q]
+			if !ok || ev.ConnID != id || ev.DB != "logt" || !slices.Equal(ev.Session, []string{"SET SESSION sql_mode = 'ANSI_QUOTES'"}) {
+				raw, _ := os.ReadFile(f.path)
+				t.Errorf("%v log: %q: found %v event %+v (conn %d)\n%s", f.kind, q, ok, ev, id, raw)
+			}
+		}
 	}
 }

@@ -125,6 +125,7 @@ func (s *session) connect(ctx context.Context) error {
 	if s.readOnly {
 		// A statement misclassified as a read is still refused by the server.
 		if _, err := c.ExecContext(ctx, "SET SESSION TRANSACTION READ ONLY"); err != nil {
+			s.discard() // never run statements on a session that is not read-only
 			return fmt.Errorf("make replay session read-only: %w", err)
 		}
 	}
@@ -135,6 +136,11 @@ func (s *session) connect(ctx context.Context) error {
 // statements. A session that is not an extension of the current one needs a
 // fresh connection: there is no portable way to unset a session variable.
 func (s *session) apply(ctx context.Context, ev querylog.Event) error {
+	if s.conn == nil { // an earlier reconnect failed
+		if err := s.connect(ctx); err != nil {
+			return err
+		}
+	}
 	// A statement logged without a default database must not run in the one
 	// an earlier statement chose: only a fresh connection has none.
 	lostDB := ev.DB == "" && s.curDB != ""
