@@ -197,6 +197,9 @@ func restoreStep(s *spec.Spec, from string) Step {
 				in.Calls = []string{fmt.Sprintf("rds:RestoreDBInstanceFromDBSnapshot DBInstanceIdentifier=%s DBSnapshotIdentifier=%s-%s DBInstanceClass=%s (default: the source's) DBSubnetGroupName/VpcSecurityGroupIds/DBParameterGroupName copied from %s Tags=%s",
 					s.Target.ID, s.Target.ID, provider.RoleEncryptedCopy, orDefault(s.Target.InstanceClass, "source's"), s.AWS.SourceInstance, tags(provider.RoleTarget)),
 					"rds:DescribeDBInstances (waiter: available)"}
+				if g := s.AWS.ParameterGroup; g != "" {
+					in.Calls = append([]string{"rds:ModifyDBParameterGroup DBParameterGroupName=" + g + " read_only=1 ApplyMethod=immediate (the target starts read-only)"}, in.Calls...)
+				}
 			}
 			return in
 		},
@@ -291,6 +294,9 @@ func replicateStep(s *spec.Spec, coordsStep string) Step {
 	return fstep{
 		info: func() Info {
 			host := orDefault(s.Replication.Host, "the target's address")
+			if aws(s) {
+				host = orDefault(s.Replication.Host, "the target endpoint's IPv4 address")
+			}
 			in := Info{Name: StepReplicate, Summary: "create replication user " + s.Replication.User + "@" + host + " on the source; the target replicates from the recorded coordinates (TLS " + s.Replication.TLS + "), read-only",
 				Touches: []string{"source: replication account", s.Target.ID + ": replication configuration, read_only"}, Precondition: "coordinates recorded; target restored", Undoable: true,
 				Arrows: []Arrow{{PDBShift, PSource, "CREATE USER " + s.Replication.User + " (REPLICATION SLAVE, REPLICATION CLIENT)"}, {PTarget, PSource, "replicate from the recorded file:pos"}}}
@@ -419,10 +425,14 @@ func cutoverStep(s *spec.Spec) Step {
 			if s.Maintenance != nil {
 				sum += "; as a read-only maintenance window: maintenance on, switch while read-only, read checks, open writes, write checks, then " + map[bool]string{true: "point back", false: "keep the target"}[s.Maintenance.PointBack]
 			}
-			return Info{Name: StepCutover, Summary: sum, Touches: []string{"source: read_only", s.Target.ID + ": writable", "traffic"},
+			in := Info{Name: StepCutover, Summary: sum, Touches: []string{"source: read_only", s.Target.ID + ": writable", "traffic"},
 				Precondition: "target in sync", Undoable: false, PointOfNoReturn: true,
 				Arrows: []Arrow{{PDBShift, PSource, "fence (read_only), drain, record final coordinates"}, {PTarget, PSource, "execute exactly the final coordinates"},
 					{PDBShift, PTarget, "promote: reset replication, writable"}, {PDBShift, PApp, "switch traffic (" + s.Cutover.Switch.Kind + ")"}}}
+			if aws(s) {
+				in.Calls = awsCutoverCalls(s)
+			}
+			return in
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) { return e.Journal.Done(StepCutover), nil },
 		do: func(ctx context.Context, e *Env) error {
@@ -506,4 +516,26 @@ func endpointIP(ctx context.Context, host string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the target endpoint %s has no IPv4 address: set replication.host", host)
+}
+
+// awsCutoverCalls are the cutover's control-plane calls on RDS.
+func awsCutoverCalls(s *spec.Spec) []string {
+	calls := sqlCalls(true, "ALTER USER <app account> ACCOUNT LOCK; CALL mysql.rds_kill(<session>) (on the source)",
+		"CALL mysql.rds_reset_external_master (on the target)")
+	if g := s.AWS.ParameterGroup; g != "" {
+		calls = append(calls, "rds:ModifyDBParameterGroup DBParameterGroupName="+g+" read_only=0 ApplyMethod=immediate",
+			"rds:DescribeDBInstances DBInstanceIdentifier="+s.Target.ID+" (ParameterApplyStatus in-sync; then @@read_only=0)")
+	} else {
+		calls = append(calls, "(no aws.parameter_group: the target shares the source's group and cannot be opened; the cutover gate refuses it)")
+	}
+	if sw := s.Cutover.Switch; sw.Kind == "route53" {
+		calls = append(calls, fmt.Sprintf("route53:ChangeResourceRecordSets HostedZoneId=%s UPSERT CNAME %s -> %s endpoint TTL=5", sw.ZoneID, sw.Record, s.Target.ID),
+			"route53:GetChange (until INSYNC)")
+	}
+	if !s.Cutover.Reverse {
+		calls = append(calls, fmt.Sprintf("ec2:CreateSecurityGroup GroupName=dbshift-fence-<run id> VpcId=(from %s's subnet group) Tags=%s", s.AWS.SourceInstance, tags(provider.RoleFenceGroup)),
+			"ec2:RevokeSecurityGroupEgress (all: the group allows nothing)",
+			"rds:ModifyDBInstance DBInstanceIdentifier="+s.AWS.SourceInstance+" VpcSecurityGroupIds=[fence] ApplyImmediately=true (until only the fence is active)")
+	}
+	return calls
 }
