@@ -441,3 +441,36 @@ func TestOpenWrites_RefusedAfterReadOnlyRollback(t *testing.T) {
 		t.Error("want only the source writable")
 	}
 }
+
+func TestRun_FenceOldAfterTheSwitchAndResumeFinishesIt(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	rt := &router{byAdr: map[string]*sql.DB{p.a.Addr: p.appA, p.b.Addr: p.appB}}
+	rt.cur.Store(p.appA)
+	var calls []bool // whether traffic had been switched at each call
+	var fail atomic.Bool
+	fail.Store(true)
+	o := cutover.Options{Journal: newJournal(t), Switch: rt, GateStable: 100 * time.Millisecond,
+		FenceOld: func(context.Context) error {
+			calls = append(calls, rt.cur.Load() == p.appB)
+			if fail.Load() {
+				return errors.New("security group not attached")
+			}
+			return nil
+		}}
+	rep, err := cutover.Run(ctx, p.a, p.b, o)
+	if err == nil || rep.Outcome != "failed" || !strings.Contains(err.Error(), "not fenced off the network") {
+		t.Fatalf("a failed fence of the old source must fail the cutover: err=%v outcome=%q", err, rep.Outcome)
+	}
+	if !sandboxtest.ReadOnly(t, p.a) {
+		t.Fatal("the old source must stay fenced by read_only")
+	}
+	fail.Store(false)
+	rep, err = cutover.Resume(ctx, p.a, p.b, o)
+	if err != nil || rep.Outcome != "completed" {
+		t.Fatalf("resume: err=%v outcome=%q", err, rep.Outcome)
+	}
+	if len(calls) != 2 || !calls[0] || !calls[1] {
+		t.Fatalf("FenceOld calls (switched at the time): %v, want two, both after the switch", calls)
+	}
+}
