@@ -312,6 +312,16 @@ func checkEngineMixup(ctx context.Context, e *liveEnv) ([]Finding, error) {
 // allows in the COMPACT and REDUNDANT row formats.
 const maxCompactKeyPart = 767
 
+// keyPartBytes is the length in bytes of an index key part: the whole
+// column, or its prefix of sub characters (bytes for binary columns, where
+// octets equal chars).
+func keyPartBytes(sub sql.NullInt64, octets, chars int64) int64 {
+	if !sub.Valid || chars <= 0 {
+		return octets
+	}
+	return sub.Int64 * (octets / chars)
+}
+
 func checkIndexTooLarge(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	dict, err := e.innodbDict(ctx)
 	if err != nil {
@@ -345,10 +355,7 @@ func checkIndexTooLarge(ctx context.Context, e *liveEnv) ([]Finding, error) {
 			if !ok {
 				return nil
 			}
-			bytes := octets.Int64
-			if sub.Valid && chars.Int64 > 0 {
-				bytes = sub.Int64 * (octets.Int64 / chars.Int64)
-			}
+			bytes := keyPartBytes(sub, octets.Int64, chars.Int64)
 			obj := schema + "." + table + "." + index
 			if bytes <= maxCompactKeyPart || reported[obj] {
 				return nil

@@ -190,7 +190,11 @@ func checkUTF8MB3(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	// CONVERT(x USING utf8), CAST(x AS CHAR CHARACTER SET utf8), _utf8'..'.
 	fs, err = e.perBody(ctx, func(b body) (Finding, bool) {
 		if w := utf8mb3Use(scanSQL(b.text)); w != "" {
-			return e.f(b.object, 1, "%s definition names %s (utf8mb3)", b.kind, strings.ToLower(w)), true
+			what := strings.ToLower(w)
+			if !strings.Contains(what, "utf8mb3") {
+				what += " (utf8mb3)"
+			}
+			return e.f(b.object, 1, "%s definition names %s", b.kind, what), true
 		}
 		return Finding{}, false
 	})
