@@ -79,6 +79,7 @@ func problemSchema() []string {
 		// An account on sha256_password, which MariaDB cannot create: the row
 		// a server that had the plugin would have.
 		`INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('%', 'sha', '{"plugin":"sha256_password","authentication_string":""}')`,
+		`INSERT INTO mysql.global_priv (Host, User, Priv) VALUES ('%', 'fido', '{"plugin":"authentication_fido","authentication_string":""}')`,
 		"FLUSH PRIVILEGES",
 	}
 }
@@ -228,6 +229,7 @@ func TestLive_MariaDBSource(t *testing.T) {
 			{"invalid-privileges", "'adm'@'%'"},
 			{"invalid-privileges", "'ops'@''"},
 			{"auth-deprecated-plugins", "'sha'@'%'"},
+			{"auth-deprecated-plugins", "'fido'@'%'"},
 			{"deprecated-column-syntax", "bad.oldcols"},
 			{"deprecated-column-syntax", "bad.yy.y"},
 			{"utf8mb3", "bad.p_u8param"},
@@ -258,6 +260,7 @@ func TestLive_MariaDBSource(t *testing.T) {
 			{"invalid-privileges", "'legacy'@'%'"},
 			{"auth-deprecated-plugins", "'legacy'@'%'"},
 			{"auth-unsupported-plugins", "'sha'@'%'"},
+			{"auth-unsupported-plugins", "'fido'@'%'"},
 			{"utf8mb3", "clean.p_conv"},
 			{"index-too-large", "clean.wide.body"},
 			{"index-too-large", "bad.widekey.k_s"},
@@ -277,6 +280,9 @@ func TestLive_MariaDBSource(t *testing.T) {
 				if f.Count != 3 || strings.Contains(f.Message, "flag") {
 					t.Errorf("bad.oldcols: %d columns in %q, want price, code and amount", f.Count, f.Message)
 				}
+			}
+			if f.Check == "auth-deprecated-plugins" && f.Object == "'fido'@'%'" && f.Severity != SevNotice {
+				t.Errorf("authentication_fido account on 8.0: %s, want a notice", f.Severity)
 			}
 			if f.Check == "invalid-privileges" && f.Object == "'adm'@'%'" && f.Severity == SevWarning {
 				for _, want := range []string{"BINLOG MONITOR", "DELETE HISTORY", "SET USER"} {
@@ -333,8 +339,8 @@ func TestLive_MariaDBSource(t *testing.T) {
 			t.Error("MariaDB source to 8.4: 8.0 reserved words still apply")
 		}
 		for _, f := range fs {
-			if f.Check == "auth-deprecated-plugins" && f.Object == "'sha'@'%'" && f.Severity != SevError {
-				t.Errorf("sha256_password account on 8.4: %s, want an error", f.Severity)
+			if f.Check == "auth-deprecated-plugins" && (f.Object == "'sha'@'%'" || f.Object == "'fido'@'%'") && f.Severity != SevError {
+				t.Errorf("%s on 8.4: %s, want an error", f.Object, f.Severity)
 			}
 			if f.Check == "float-auto-increment" && f.Severity != SevError {
 				t.Errorf("AUTO_INCREMENT DOUBLE on 8.4: %s, want an error", f.Severity)
