@@ -430,3 +430,143 @@ func checkIndexTooLarge(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	}
 	return out, nil
 }
+
+// exprColumns returns the names in a partition expression ("`a`,`b`"), lower case.
+func exprColumns(expr string) []string {
+	var out []string
+	for _, t := range scanSQL(expr) {
+		if t.kind == tokQuoted || t.kind == tokWord {
+			out = append(out, strings.ToLower(t.text))
+		}
+	}
+	return out
+}
+
+func checkPartitionPrefixKeys(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	dict, err := e.innodbDict(ctx)
+	if err != nil {
+		return nil, err
+	}
+	partitioned := map[string]bool{}
+	for _, d := range dict {
+		if d.partition != "" {
+			partitioned[e.tableKey(d.schema, d.table)] = true
+		}
+	}
+	if len(partitioned) == 0 {
+		return nil, nil
+	}
+	// Prefix key parts of the partitioned tables: index -> columns.
+	type prefixes struct {
+		schema, table string
+		byIndex       map[string][]string
+		cols          map[string]bool
+	}
+	var cands []*prefixes
+	byTable := map[string]*prefixes{}
+	cond, args := e.in("TABLE_SCHEMA")
+	err = e.rows(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS WHERE SUB_PART IS NOT NULL AND "+cond, args,
+		func(r *sql.Rows) error {
+			var schema, table, index, col string
+			var nonUnique int
+			if err := r.Scan(&schema, &table, &index, &col, &nonUnique); err != nil {
+				return err
+			}
+			k := e.tableKey(schema, table)
+			if !partitioned[k] {
+				return nil
+			}
+			p := byTable[k]
+			if p == nil {
+				p = &prefixes{schema: schema, table: table, byIndex: map[string][]string{}, cols: map[string]bool{}}
+				byTable[k] = p
+				cands = append(cands, p)
+			}
+			if nonUnique == 0 {
+				p.byIndex[index] = append(p.byIndex[index], col)
+			}
+			p.cols[strings.ToLower(col)] = true
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("reading prefix indexes: %w", err)
+	}
+	var out []Finding
+	for _, p := range cands {
+		var method, expr sql.NullString
+		err := e.conn.QueryRowContext(ctx, "SELECT PARTITION_METHOD, PARTITION_EXPRESSION FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? LIMIT 1", p.schema, p.table).Scan(&method, &expr)
+		if err == sql.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the partitioning of %s.%s: %w", p.schema, p.table, err)
+		}
+		if !strings.HasSuffix(strings.ToUpper(method.String), "KEY") {
+			continue
+		}
+		var bad []string
+		if strings.TrimSpace(expr.String) == "" {
+			// KEY() partitions by the primary key, else by a unique key.
+			cols := p.byIndex["PRIMARY"]
+			if len(cols) == 0 {
+				for _, c := range p.byIndex {
+					cols = append(cols, c...)
+				}
+			}
+			bad = cols
+		} else {
+			for _, c := range exprColumns(expr.String) {
+				if p.cols[c] {
+					bad = append(bad, c)
+				}
+			}
+		}
+		if len(bad) > 0 {
+			sort.Strings(bad)
+			out = append(out, e.f(p.schema+"."+p.table, 1, "PARTITION BY %s(%s) uses column(s) %s that have a prefix key part", strings.ToUpper(method.String), expr.String, strings.Join(uniq(bad), ", ")))
+		}
+	}
+	return out, nil
+}
+
+// castOrConvert reports whether an expression calls CAST() or CONVERT().
+func castOrConvert(expr string) bool {
+	toks := scanSQL(expr)
+	for i, t := range toks {
+		if t.kind == tokWord && (t.upper() == "CAST" || t.upper() == "CONVERT") && nextIs(toks, i, "(") {
+			return true
+		}
+	}
+	return false
+}
+
+func checkGeneratedColumnFunctions(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	type gen struct{ schema, table, col, expr string }
+	var cands []gen
+	cond, args := e.in("TABLE_SCHEMA")
+	err := e.rows(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, GENERATION_EXPRESSION FROM information_schema.COLUMNS WHERE GENERATION_EXPRESSION IS NOT NULL AND GENERATION_EXPRESSION <> '' AND "+cond, args,
+		func(r *sql.Rows) error {
+			var g gen
+			if err := r.Scan(&g.schema, &g.table, &g.col, &g.expr); err != nil {
+				return err
+			}
+			if castOrConvert(g.expr) {
+				cands = append(cands, g)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("reading generated columns: %w", err)
+	}
+	var out []Finding
+	for _, g := range cands {
+		var n int
+		if err := e.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?", g.schema, g.table, g.col).Scan(&n); err != nil {
+			return nil, fmt.Errorf("reading the indexes of %s.%s: %w", g.schema, g.table, err)
+		}
+		if n > 0 {
+			out = append(out, e.f(g.schema+"."+g.table+"."+g.col, 1, "indexed generated column computed with CAST/CONVERT (%s), whose results changed in 8.0.28: the index may no longer match", g.expr))
+		}
+	}
+	return out, nil
+}

@@ -164,3 +164,21 @@ func TestUTF8MB3Use(t *testing.T) {
 		}
 	}
 }
+
+func TestCastOrConvert(t *testing.T) {
+	cases := map[string]bool{
+		"cast(`j` as date)":                     true,
+		"convert(`a` using utf8mb4)":            true,
+		"`a` * 2":                               false,
+		"concat(`cast`, 'CAST(x AS DATE)')":     false,
+		"json_unquote(json_extract(`d`,'$.x'))": false,
+	}
+	for expr, want := range cases {
+		if got := castOrConvert(expr); got != want {
+			t.Errorf("%s: %v, want %v", expr, got, want)
+		}
+	}
+	if got := strings.Join(exprColumns("`name`,`id`"), "|"); got != "name|id" {
+		t.Errorf("exprColumns: %q", got)
+	}
+}

@@ -63,6 +63,10 @@ func problemSchema() []string {
 		"CREATE TABLE bad.longuniq (id INT PRIMARY KEY, body TEXT, UNIQUE KEY uq_body (body)) CHARACTER SET utf8mb4",
 		// A key part of 1200 bytes: fine in DYNAMIC, too long in COMPACT.
 		"CREATE TABLE bad.widekey (id INT PRIMARY KEY, s VARCHAR(300), KEY k_s (s)) CHARACTER SET utf8mb4 ROW_FORMAT=DYNAMIC",
+		// KEY partitioning over a primary key with a prefix part.
+		"CREATE TABLE bad.keyparts (name VARCHAR(100) NOT NULL, id INT NOT NULL, PRIMARY KEY (name(10), id)) CHARACTER SET utf8mb4 PARTITION BY KEY() PARTITIONS 2",
+		// An index on a generated column computed with CAST.
+		"CREATE TABLE bad.gencast (id INT PRIMARY KEY, j VARCHAR(20), d DATE AS (CAST(j AS DATE)) STORED, KEY (d)) CHARACTER SET utf8mb4",
 		// Deprecated column syntax, and YEAR(2).
 		"CREATE TABLE bad.oldcols (id INT PRIMARY KEY, price FLOAT(7,2), code INT(5) ZEROFILL, amount DECIMAL(5,2) UNSIGNED, flag TINYINT(1)) CHARACTER SET utf8mb4",
 		"CREATE TABLE bad.yy (id INT PRIMARY KEY, y YEAR(2)) CHARACTER SET utf8mb4",
@@ -126,6 +130,8 @@ var cleanSchema = []string{
 	"CREATE EVENT clean.ev ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM clean.users WHERE seen < NOW() - INTERVAL 1 YEAR",
 	"CREATE PROCEDURE clean.p_conv(x VARCHAR(10) CHARACTER SET utf8mb4) SELECT CONVERT(x USING utf8mb4) AS utf8_label",
 	"CREATE TABLE clean.wide (id INT PRIMARY KEY, body VARCHAR(500), KEY (body(100))) ROW_FORMAT=DYNAMIC",
+	"CREATE TABLE clean.keyed (name VARCHAR(100) NOT NULL, id INT NOT NULL, PRIMARY KEY (id), KEY (name(10))) PARTITION BY KEY() PARTITIONS 2",
+	"CREATE TABLE clean.gen (id INT PRIMARY KEY, a INT, b INT AS (a * 2) STORED, c VARCHAR(10) AS (CAST(a AS CHAR)) VIRTUAL, KEY (b))",
 	"CREATE USER 'app'@'%' IDENTIFIED BY 'x'",
 	"GRANT SELECT, INSERT, UPDATE, DELETE ON clean.* TO 'app'@'%'",
 }
@@ -230,6 +236,8 @@ func TestLive_MariaDBSource(t *testing.T) {
 			{"invalid-privileges", "'ops'@''"},
 			{"auth-deprecated-plugins", "'sha'@'%'"},
 			{"auth-deprecated-plugins", "'fido'@'%'"},
+			{"partition-prefix-keys", "bad.keyparts"},
+			{"generated-column-cast", "bad.gencast.d"},
 			{"deprecated-column-syntax", "bad.oldcols"},
 			{"deprecated-column-syntax", "bad.yy.y"},
 			{"utf8mb3", "bad.p_u8param"},
@@ -264,6 +272,10 @@ func TestLive_MariaDBSource(t *testing.T) {
 			{"utf8mb3", "clean.p_conv"},
 			{"index-too-large", "clean.wide.body"},
 			{"index-too-large", "bad.widekey.k_s"},
+			{"partition-prefix-keys", "clean.keyed"},
+			{"partition-prefix-keys", "clean.orders"},
+			{"generated-column-cast", "clean.gen.b"},
+			{"generated-column-cast", "clean.gen.c"},
 			{"deprecated-column-syntax", "bad.fai.id"},
 		} {
 			if hasObject(fs, n.check, n.object) {
