@@ -23,7 +23,9 @@ type liveEnv struct {
 	rds     bool
 	check   *Check
 
-	bodyCache []body
+	bodyCache  []body
+	dictCache  []dictEntry
+	tableCache map[string]sqlTable
 }
 
 // f builds a finding of the running check.
@@ -166,7 +168,84 @@ func checkUTF8MB3(ctx context.Context, e *liveEnv) ([]Finding, error) {
 		out = append(out, e.f(obj, n, "%s", msg))
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// Routine parameters and return values (ORDINAL_POSITION 0).
+	cond, args = e.in("SPECIFIC_SCHEMA")
+	err = e.rows(ctx, "SELECT SPECIFIC_SCHEMA, SPECIFIC_NAME, GROUP_CONCAT(CASE WHEN ORDINAL_POSITION = 0 THEN 'RETURNS' ELSE PARAMETER_NAME END ORDER BY ORDINAL_POSITION) FROM information_schema.PARAMETERS WHERE CHARACTER_SET_NAME IN ('utf8', 'utf8mb3') AND "+cond+
+		" GROUP BY SPECIFIC_SCHEMA, SPECIFIC_NAME ORDER BY SPECIFIC_SCHEMA, SPECIFIC_NAME", args, func(r *sql.Rows) error {
+		var schema, name string
+		var params sql.NullString
+		if err := r.Scan(&schema, &name, &params); err != nil {
+			return err
+		}
+		out = append(out, e.f(schema+"."+name, 1, "routine parameter(s) %s declared utf8mb3", params.String))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading routine parameters: %w", err)
+	}
+	// Definitions that name the character set or one of its collations:
+	// CONVERT(x USING utf8), CAST(x AS CHAR CHARACTER SET utf8), _utf8'..'.
+	fs, err = e.perBody(ctx, func(b body) (Finding, bool) {
+		if w := utf8mb3Use(scanSQL(b.text)); w != "" {
+			what := strings.ToLower(w)
+			if !strings.Contains(what, "utf8mb3") {
+				what += " (utf8mb3)"
+			}
+			return e.f(b.object, 1, "%s definition names %s", b.kind, what), true
+		}
+		return Finding{}, false
+	})
+	return append(out, fs...), err
+}
+
+// utf8mb3Use returns the first word naming utf8mb3 as a character set or
+// collation: after USING, CHARSET, CHARACTER SET or COLLATE, or as an
+// introducer (_utf8'x'). A column called utf8_name is not one.
+func utf8mb3Use(toks []token) string {
+	for i, t := range toks {
+		if t.kind != tokWord {
+			continue
+		}
+		w := t.upper()
+		if strings.HasPrefix(w, "_") {
+			if isUTF8MB3Name(w[1:], false) && i+1 < len(toks) && toks[i+1].kind == tokString {
+				return w
+			}
+			continue
+		}
+		if i == 0 || toks[i-1].kind != tokWord {
+			continue
+		}
+		switch toks[i-1].upper() {
+		case "USING", "CHARSET":
+			if isUTF8MB3Name(w, false) {
+				return w
+			}
+		case "SET":
+			if i >= 2 && toks[i-2].upper() == "CHARACTER" && isUTF8MB3Name(w, false) {
+				return w
+			}
+		case "COLLATE":
+			if isUTF8MB3Name(w, true) {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+// isUTF8MB3Name: the character set (or with collation, one of its
+// collations), upper case.
+func isUTF8MB3Name(w string, collation bool) bool {
+	for _, cs := range []string{"UTF8MB3", "UTF8"} {
+		if !collation && w == cs || collation && strings.HasPrefix(w, cs+"_") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkMySQLSchema(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -512,11 +591,9 @@ func checkAuthPlugins(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, a := range accts {
 		switch a.plugin {
-		case "", "mysql_native_password", "caching_sha2_password", "auth_socket", "authentication_ldap_simple", "authentication_ldap_sasl", "authentication_kerberos", "authentication_pam", "authentication_windows", "authentication_fido", "authentication_webauthn", "authentication_oci", "authentication_openid_connect":
-		case "sha256_password":
-			f := e.f(a.String(), 1, "account uses sha256_password, deprecated since 8.0.16")
-			f.Severity = SevNotice
-			out = append(out, f)
+		case "", "mysql_native_password", "caching_sha2_password", "auth_socket", "authentication_ldap_simple", "authentication_ldap_sasl", "authentication_kerberos", "authentication_pam", "authentication_windows", "authentication_webauthn", "authentication_oci", "authentication_openid_connect":
+		case "sha256_password", "authentication_fido":
+			// MySQL plugins, deprecated: auth-deprecated-plugins says so.
 		default:
 			out = append(out, e.f(a.String(), 1, "account uses the %s plugin, which MySQL %s does not have", a.plugin, e.target))
 		}
@@ -1043,4 +1120,104 @@ func (l *Live) Run(ctx context.Context) []Finding {
 		out = append(out, fs...)
 	}
 	return out
+}
+
+// defaultIntWidths are the display widths 5.7 and MariaDB show for integer
+// columns declared without one; 8.0.19+ drops them all, so only other widths
+// (and tinyint(1), the boolean convention 8.0 keeps) say anything.
+var defaultIntWidths = map[string]bool{
+	"tinyint(4)": true, "tinyint(3) unsigned": true, "tinyint(1)": true, "tinyint(1) unsigned": true,
+	"smallint(6)": true, "smallint(5) unsigned": true,
+	"mediumint(9)": true, "mediumint(8) unsigned": true,
+	"int(11)": true, "int(10) unsigned": true,
+	"bigint(20)": true, "bigint(20) unsigned": true,
+}
+
+// deprecatedColumnSyntax lists what 8.0.17 deprecated in a column type.
+func deprecatedColumnSyntax(dataType, columnType string) []string {
+	ct := strings.ToLower(columnType)
+	var out []string
+	switch dataType {
+	case "float", "double", "real":
+		if strings.Contains(ct, ",") {
+			out = append(out, strings.ToUpper(dataType)+"(M,D)")
+		}
+		if strings.Contains(ct, "unsigned") {
+			out = append(out, "UNSIGNED on "+strings.ToUpper(dataType))
+		}
+	case "decimal":
+		if strings.Contains(ct, "unsigned") {
+			out = append(out, "UNSIGNED on DECIMAL")
+		}
+	case "tinyint", "smallint", "mediumint", "int", "bigint":
+		base := strings.TrimSpace(strings.TrimSuffix(ct, "zerofill"))
+		if strings.Contains(base, "(") && !defaultIntWidths[base] {
+			out = append(out, "display width "+base[strings.IndexByte(base, '('):strings.IndexByte(base, ')')+1])
+		}
+	}
+	if strings.Contains(ct, "zerofill") {
+		out = append(out, "ZEROFILL")
+	}
+	return out
+}
+
+func checkColumnSyntax(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	// COLUMNS alone: joined with TABLES (to leave out views) MariaDB takes
+	// tens of seconds for 10,000 tables; the table list answers instead.
+	tables, err := e.sqlTables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cond, args := e.in("TABLE_SCHEMA")
+	type tbl struct {
+		obj   string
+		cols  []string
+		notes []string
+	}
+	var order []*tbl
+	byObj := map[string]*tbl{}
+	var out []Finding
+	err = e.rows(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS WHERE (COLUMN_TYPE LIKE '%zerofill%' OR COLUMN_TYPE LIKE '%unsigned%' OR COLUMN_TYPE = 'year(2)' OR (DATA_TYPE IN ('float', 'double', 'real') AND COLUMN_TYPE LIKE '%,%') OR (DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') AND COLUMN_TYPE LIKE '%(%')) AND "+cond+
+		" ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION", args, func(r *sql.Rows) error {
+		var schema, table, col, dataType, colType string
+		if err := r.Scan(&schema, &table, &col, &dataType, &colType); err != nil {
+			return err
+		}
+		if _, ok := tables[e.tableKey(schema, table)]; !ok {
+			return nil // a view's column: its table is checked itself
+		}
+		if strings.EqualFold(colType, "year(2)") {
+			// MariaDB still has it; MySQL removed it in 5.7.5.
+			f := e.f(schema+"."+table+"."+col, 1, "YEAR(2) column: MySQL 8 cannot create it (use YEAR, or CHAR(2))")
+			f.Severity = SevError
+			out = append(out, f)
+			return nil
+		}
+		notes := deprecatedColumnSyntax(strings.ToLower(dataType), colType)
+		if len(notes) == 0 {
+			return nil
+		}
+		obj := schema + "." + table
+		t := byObj[obj]
+		if t == nil {
+			t = &tbl{obj: obj}
+			byObj[obj] = t
+			order = append(order, t)
+		}
+		t.cols = append(t.cols, col)
+		t.notes = append(t.notes, col+" "+colType+" ("+strings.Join(notes, ", ")+")")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// One finding per table: a table of twenty int(5) columns is one fix.
+	for _, t := range order {
+		obj := t.obj
+		if len(t.cols) == 1 {
+			obj += "." + t.cols[0]
+		}
+		out = append(out, e.f(obj, len(t.cols), "deprecated column syntax: %s", strings.Join(t.notes, "; ")))
+	}
+	return out, nil
 }
