@@ -19,7 +19,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/compat"
@@ -34,10 +38,21 @@ func main() {
 	logBytes := flag.Int64("log-bytes", 1<<30, "size of the generated general log")
 	target := flag.String("target", "8.0", "target version")
 	down := flag.Bool("down", false, "stop the sandbox at the end")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the check to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "compat-check:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *dir, *tables, *schemas, *logBytes, compat.Target(*target), *down); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "compat-check:", err)
 		os.Exit(1)
 	}
@@ -68,7 +83,7 @@ func run(ctx context.Context, dir string, tables, schemas int, logBytes int64, t
 
 	logPath := filepath.Join(dir, "general.log")
 	t0 = time.Now()
-	size, err := ensureLog(logPath, logBytes, schemas)
+	size, err := ensureLog(logPath, logBytes, schemas, tables)
 	if err != nil {
 		return fmt.Errorf("generating the log: %w", err)
 	}
@@ -102,6 +117,7 @@ func run(ctx context.Context, dir string, tables, schemas int, logBytes int64, t
 	fmt.Printf("schema info for the query checks: %v\n", tSchema.Round(time.Millisecond))
 
 	t0 = time.Now()
+	debug.SetGCPercent(400) // as check-upgrade does with --query-log
 	a := compat.NewAnalyzer(live.Version(), target, si)
 	src, closeSrc, err := openLog(logPath)
 	if err != nil {
@@ -115,12 +131,19 @@ func run(ctx context.Context, dir string, tables, schemas int, logBytes int64, t
 	tLog := time.Since(t0)
 	st := a.Stats([]string{logPath})
 	qf := a.Findings()
-	fmt.Printf("query log: %d statements, %d fingerprints, %d unparsable, %d findings in %v (%.0f MB/s)\n",
-		st.Queries, st.Fingerprints, st.Unparsable, len(qf), tLog.Round(time.Millisecond), float64(size)/1e6/tLog.Seconds())
+	fmt.Printf("query log: %d statements, %d fingerprints (%d parsed), %d unparsable, %d findings in %v (%.0f MB/s)\n",
+		st.Queries, st.Fingerprints, a.Parsed, st.Unparsable, len(qf), tLog.Round(time.Millisecond), float64(size)/1e6/tLog.Seconds())
 	total := time.Since(start)
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	fmt.Printf("TOTAL check-upgrade (live + schema info + log): %v on %d CPUs; heap in use %d MiB\n", total.Round(time.Millisecond), runtime.NumCPU(), m.HeapInuse>>20)
+	// The machine is shared: CPU time says what the check costs, wall
+	// time what it took amid everyone else's work.
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("TOTAL check-upgrade (live + schema info + log): %v wall, %v CPU of this process, on %d CPUs (loadavg %s); heap in use %d MiB\n",
+		total.Round(time.Millisecond), cpu.Round(time.Millisecond), runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "), m.HeapInuse>>20)
 	return nil
 }
 
@@ -198,7 +221,7 @@ func tableDDL(i, schemas int) string {
 // ensureLog writes a MySQL 5.7-style general log of about size bytes:
 // many connections, a few dozen query shapes with varying literals, and a
 // small share of queries that break on 8.0.
-func ensureLog(path string, size int64, schemas int) (int64, error) {
+func ensureLog(path string, size int64, schemas, tables int) (int64, error) {
 	if st, err := os.Stat(path); err == nil && st.Size() >= size {
 		return st.Size(), nil
 	}
@@ -221,7 +244,8 @@ func ensureLog(path string, size int64, schemas int) (int64, error) {
 	for written < size {
 		ts = ts.Add(time.Duration(r.Intn(2000)) * time.Microsecond)
 		c := 1 + r.Intn(conns)
-		q := benchQuery(r)
+		// A connection works in its own schema (c%schemas, see Connect).
+		q := benchQuery(r, c%schemas, schemas, tables)
 		line := fmt.Sprintf("%s\t%5d Query\t%s\n", ts.Format("2006-01-02T15:04:05.000000Z"), c, q)
 		if _, err := w.WriteString(line); err != nil {
 			return written, err
@@ -234,8 +258,8 @@ func ensureLog(path string, size int64, schemas int) (int64, error) {
 	return written, f.Close()
 }
 
-func benchQuery(r *rand.Rand) string {
-	t := fmt.Sprintf("t%05d", r.Intn(10000))
+func benchQuery(r *rand.Rand, schema, schemas, tables int) string {
+	t := fmt.Sprintf("t%05d", r.Intn(tables/schemas)*schemas+schema)
 	switch k := r.Intn(100); {
 	case k < 30:
 		return fmt.Sprintf("SELECT id, name, status, amount FROM %s WHERE id = %d", t, r.Intn(1e6))

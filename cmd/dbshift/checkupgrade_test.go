@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/dbshift/dbshift/internal/sandbox"
 	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
+	"github.com/dbshift/dbshift/internal/testutil"
 )
 
 func TestCheckUpgrade_ExitCodesAndReport(t *testing.T) {
@@ -32,6 +35,9 @@ func TestCheckUpgrade_ExitCodesAndReport(t *testing.T) {
 	env := map[string]string{"DBSHIFT_SOURCE_PASSWORD": inst.Password}
 	args := []string{"check-upgrade", "--source", inst.DSN(), "--target-version", "8.0", "--schemas", "shop"}
 
+	if code, _, errOut := runCLI(t, env, "check-upgrade", "--source", inst.DSN(), "--target-version", "8.0", "--schemas", "shop,nosuch"); code != 2 || !strings.Contains(errOut, `"nosuch"`) {
+		t.Errorf("unknown schema: exit %d, want 2 (%s)", code, errOut)
+	}
 	code, out, errOut := runCLI(t, env, args...)
 	if code != 0 || !strings.Contains(out, "Summary: 0 error(s)") {
 		t.Fatalf("clean source: exit %d, want 0\n%s\n%s", code, out, errOut)
@@ -72,6 +78,91 @@ func TestCheckUpgrade_ExitCodesAndReport(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "[ERROR] removed-functions") || !strings.Contains(out, "shop.v: view calls PASSWORD()") {
 		t.Errorf("text report: exit %d\n%s", code, out)
 	}
+
+	// The application's queries, from a MySQL 5.7 general log.
+	logPath := filepath.Join(t.TempDir(), "general.log")
+	logText := "/usr/sbin/mysqld, Version: 5.7.44-log (MySQL Community Server (GPL)). started with:\n" +
+		"Tcp port: 3306  Unix socket: /var/run/mysqld/mysqld.sock\n" +
+		"Time                 Id Command    Argument\n" +
+		"2024-05-01T10:00:00.000000Z\t   12 Connect\tapp@10.0.0.1 on shop using TCP/IP\n" +
+		"2024-05-01T10:00:00.100000Z\t   12 Query\tSELECT * FROM orders WHERE placed < '9999-99-99'\n" +
+		"2024-05-01T10:00:00.150000Z\t   12 Query\tSELECT * FROM orders WHERE placed < '10000-01-01'\n" +
+		"2024-05-01T10:00:00.200000Z\t   12 Query\tSELECT id FROM orders WHERE placed = '2024-02-29'\n" +
+		"2024-05-01T10:00:00.300000Z\t   12 Query\tSET sql_mode = 'NO_AUTO_CREATE_USER'\n" +
+		"2024-05-01T10:00:00.400000Z\t   12 Query\tSELECT `rank`.id FROM `rank`\n" +
+		"2024-05-01T10:00:00.500000Z\t   12 Quit\t\n"
+	if err := os.WriteFile(logPath, []byte(logText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runCLI(t, env, append(args, "--format", "json", "--query-log", logPath)...)
+	if code != 1 {
+		t.Fatalf("query log: exit %d\n%s", code, errOut)
+	}
+	var withLog struct {
+		QueryLog struct {
+			Queries int `json:"queries"`
+		} `json:"query_log"`
+		Findings []struct {
+			Check, Object, Query, Severity string
+			Count                          int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &withLog); err != nil {
+		t.Fatal(err)
+	}
+	if withLog.QueryLog.Queries != 5 {
+		t.Errorf("queries read %d, want 5", withLog.QueryLog.Queries)
+	}
+	var dates, modes, words int
+	for _, f := range withLog.Findings {
+		switch f.Check {
+		case "query-invalid-date":
+			dates += f.Count
+			if f.Object != "shop.orders.placed (DATE)" || !strings.Contains(f.Query, "9999-99-99") || f.Severity != "error" {
+				t.Errorf("invalid date finding %+v", f)
+			}
+		case "query-session-sql-mode":
+			modes += f.Count
+		case "query-reserved-word":
+			words++
+		}
+	}
+	if dates != 2 || modes != 1 || words != 0 {
+		t.Errorf("query findings: %d invalid dates (want 2), %d sql_mode sets (want 1), %d reserved words (want 0, it is quoted)", dates, modes, words)
+	}
+}
+
+func TestCheckUpgrade_SharedLogs(t *testing.T) {
+	dir := testutil.SharedTestdata(t, "querylogs")
+	s := sandboxtest.New(t, sandbox.Options{Instances: 1})
+	inst := s.Instances[0]
+	env := map[string]string{"DBSHIFT_SOURCE_PASSWORD": inst.Password}
+	logs, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("no logs in %s: %v", dir, err)
+	}
+	args := []string{"check-upgrade", "--source", inst.DSN(), "--target-version", "8.0", "--format", "json"}
+	for _, l := range logs {
+		if strings.HasSuffix(l, ".log") || strings.HasSuffix(l, ".txt") {
+			args = append(args, "--query-log", l)
+		}
+	}
+	code, out, errOut := runCLI(t, env, args...)
+	if code != 0 && code != 1 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		QueryLog struct {
+			Queries, Unparsable int
+		} `json:"query_log"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.QueryLog.Queries < 20 {
+		t.Errorf("read %d statements from %d logs", rep.QueryLog.Queries, len(args)/2)
+	}
+	t.Logf("%d statements, %d unparsable", rep.QueryLog.Queries, rep.QueryLog.Unparsable)
 }
 
 func TestCheckUpgrade_UsageErrors(t *testing.T) {

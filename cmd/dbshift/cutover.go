@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,13 @@ type CutoverSettings struct {
 	Resume bool `name:"resume" help:"Finish a cutover the journal shows was interrupted."`
 	// Window is set from a spec's maintenance section (not a flag).
 	Window *cutover.Window `kong:"-"`
-	Yes    bool            `name:"yes" help:"Do not ask for confirmation."`
+	// FenceOld is the provider's fence of the old source for good (aws:
+	// deny-all security group), set by a run's cutover (not a flag).
+	FenceOld func(ctx context.Context) error `kong:"-"`
+	// TargetReadOnly opens the target where SET GLOBAL is refused (aws: its
+	// own parameter group), set by a run's cutover (not a flag).
+	TargetReadOnly cutover.ReadOnlyControl `kong:"-"`
+	Yes            bool                    `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
 }
 
@@ -153,11 +160,15 @@ func (s *CutoverSettings) options(app *App, src, tgt *dbconn.Conn, hooks []cutov
 	} else if src.Flavor.RDS {
 		return o, usage("%s is RDS, where SET GLOBAL read_only is refused: give --app-account USER@HOST for each application account to lock", src)
 	}
-	sw, err := s.SwitchFlags.switcher()
+	sw, err := s.SwitchFlags.switcher(app)
 	if err != nil {
 		return o, err
 	}
 	o.Switch = sw
+	o.FenceOld = s.FenceOld
+	if s.TargetReadOnly != nil {
+		o.ReadOnly = s.TargetReadOnly
+	}
 	return o, nil
 }
 

@@ -107,7 +107,7 @@ func TestCutover_SIGKILLInEachPhaseThenResume(t *testing.T) {
 			if code != ph.resumedExit {
 				t.Fatalf("resume: exit %d, want %d\n%s\n%s", code, ph.resumedExit, rout, rerr)
 			}
-			roA, roB := readOnlyOf(t, ca), readOnlyOf(t, cb)
+			roA, roB := sandboxtest.ReadOnly(t, ca), sandboxtest.ReadOnly(t, cb)
 			if roA == roB {
 				t.Fatalf("after resume: source read_only=%v, target read_only=%v; want exactly one writable", roA, roB)
 			}
@@ -126,7 +126,7 @@ func TestCutover_SIGKILLInEachPhaseThenResume(t *testing.T) {
 				t.Fatalf("the other server does not replicate from the primary after resume: %v", err)
 			}
 			for _, c := range []*dbconn.Conn{primary, replica} {
-				if m := missingIDs(t, c.DB, acked); len(m) > 0 {
+				if m := sandboxtest.MissingIDs(t, c.DB, acked); len(m) > 0 {
 					t.Errorf("%s lacks %d of %d acknowledged writes: %v", c, len(m), len(acked), m[:min(5, len(m))])
 				}
 			}
@@ -144,37 +144,4 @@ func asExit(err error, ee **exec.ExitError) bool {
 	e, ok := err.(*exec.ExitError)
 	*ee = e
 	return ok
-}
-
-func readOnlyOf(t *testing.T, c *dbconn.Conn) bool {
-	t.Helper()
-	ro, err := replication.ReadOnly(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ro
-}
-
-func missingIDs(t *testing.T, db *sql.DB, ids []int64) []int64 {
-	t.Helper()
-	have := map[int64]bool{}
-	rows, err := db.Query("SELECT id FROM app.w")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
-		have[id] = true
-	}
-	var out []int64
-	for _, id := range ids {
-		if !have[id] {
-			out = append(out, id)
-		}
-	}
-	return out
 }

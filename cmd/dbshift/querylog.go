@@ -15,6 +15,7 @@ import (
 // QuerylogCmd groups the query-log commands.
 type QuerylogCmd struct {
 	Extract QuerylogExtractCmd `cmd:"" help:"Print the statements of general/slow logs with their connection context."`
+	Fetch   QuerylogFetchCmd   `cmd:"" help:"Download an RDS instance's general or slow log files (following rotation)."`
 }
 
 // QuerylogExtractCmd is "dbshift querylog extract".

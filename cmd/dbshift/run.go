@@ -13,6 +13,7 @@ import (
 	"github.com/dbshift/dbshift/internal/migration"
 	"github.com/dbshift/dbshift/internal/progress"
 	"github.com/dbshift/dbshift/internal/provider"
+	awsprov "github.com/dbshift/dbshift/internal/provider/aws"
 	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/spec"
 	"github.com/dbshift/dbshift/internal/strategy"
@@ -115,9 +116,28 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 	}
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
 		settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+		providerCutover(prov, st.RunID, s.Target.ID, &settings)
 		return runCutoverConns(app, src, tgt, &settings, "cutover")
 	}
 	return env, steps, nil
+}
+
+// providerCutover gives the cutover what the provider does its own way.
+// On aws: the target opens through its own parameter group (RDS refuses SET
+// GLOBAL read_only), and the old source is fenced for good with the run's
+// deny-all security group.
+func providerCutover(prov provider.Provider, runID, targetID string, c *CutoverSettings) {
+	r, ok := prov.(*awsprov.RDS)
+	if !ok {
+		return
+	}
+	c.FenceOld = func(ctx context.Context) error {
+		_, err := r.FenceSourceForGood(ctx, runID)
+		return err
+	}
+	if ro := r.TargetReadOnly(targetID); ro != nil {
+		c.TargetReadOnly = ro
+	}
 }
 
 // specCutoverSettings maps the spec's cutover section onto the flags.
@@ -133,7 +153,7 @@ func specCutoverSettings(s *spec.Spec, stateDir string) CutoverSettings {
 	for _, h := range s.Cutover.Hooks {
 		c.Hook = append(c.Hook, h.Phase+"="+h.Command)
 	}
-	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch)
+	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch, s.AWS)
 	if m := s.Maintenance; m != nil {
 		c.Window = &cutover.Window{On: m.On, ReadChecks: m.ReadChecks, WriteChecks: m.WriteChecks, Off: m.Off, PointBack: m.PointBack}
 	}
@@ -219,7 +239,9 @@ func (c *StatusCmd) Run(app *App) error {
 		if lag.SecondsBehind != nil {
 			fmt.Fprintf(app.Stdout, ", Seconds_Behind_Master %d", *lag.SecondsBehind)
 		}
-		if lag.ETASeconds >= 0 {
+		if lag.BytesBehind == 0 {
+			fmt.Fprint(app.Stdout, ", in sync")
+		} else if lag.ETASeconds >= 0 {
 			fmt.Fprintf(app.Stdout, ", catching up %.0f bytes/s, ETA %s", lag.ApplyBytesPerSec, (time.Duration(lag.ETASeconds) * time.Second).String())
 		}
 		fmt.Fprintln(app.Stdout)
@@ -315,6 +337,7 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	if c.KeepReadOnly {
 		settings.KeepReadOnly = true
 	}
+	providerCutover(env.Provider, st.RunID, s.Target.ID, &settings)
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
 		return runCutoverConns(app, src, tgt, &settings, "cutover")
 	}

@@ -245,7 +245,7 @@ func TestAbort_FromEachPhaseLeavesSourceUntouched(t *testing.T) {
 			if after := checksums(t, sc.DB); fmt.Sprint(before) != fmt.Sprint(after) {
 				t.Errorf("the source changed: %v -> %v", before, after)
 			}
-			if readOnlyOf(t, sc) {
+			if sandboxtest.ReadOnly(t, sc) {
 				t.Error("the source is read-only after abort")
 			}
 			if n := count(t, sc.DB, "SELECT COUNT(*) FROM mysql.user WHERE User = 'dbshift_repl'"); n != 0 {

@@ -2,6 +2,7 @@ package awsfake
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
@@ -370,6 +371,10 @@ func (s *Server) attachEndpoint(i *instance) {
 		b.InstanceID = i.id
 		if h, p, ok := s.endpointFor(b); ok {
 			i.host, i.port = h, p
+			// A new instance starts with its parameter group's values.
+			if g := s.paramGroups[i.paramGroup]; g != nil && len(g.params) > 0 && s.paramHook != nil {
+				s.paramHook(i.id, maps.Clone(g.params))
+			}
 			return
 		}
 	}
@@ -1118,8 +1123,10 @@ func (s *Server) AttachEndpoint(id, host string, port int) bool {
 // SetParameterApplyFunc lets a test make parameter changes real on the
 // servers backing instances: fn gets the instance and the parameters
 // modified with ApplyMethod=immediate when the instance's parameter group
-// turns in-sync (e.g. SET GLOBAL read_only=1 on the sandbox behind it). fn
-// runs with the fake locked and must not call the fake.
+// turns in-sync (e.g. SET GLOBAL read_only=1 on the sandbox behind it), and
+// every user-set parameter of its group when an instance the backing func
+// gave a server turns available (it starts with them). fn runs with the
+// fake locked and must not call the fake.
 func (s *Server) SetParameterApplyFunc(fn func(instanceID string, params map[string]string)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -22,6 +22,10 @@ type liveEnv struct {
 	vars    map[string]string // lower-case name -> value
 	rds     bool
 	check   *Check
+
+	bodyCache  []body
+	dictCache  []dictEntry
+	tableCache map[string]sqlTable
 }
 
 // f builds a finding of the running check.
@@ -74,9 +78,13 @@ type body struct {
 	kind, object, text, sqlMode string
 }
 
-// bodies reads the definitions of views, routines, triggers and events.
+// bodies reads the definitions of views, routines, triggers and events,
+// once for all the checks that read them.
 func (e *liveEnv) bodies(ctx context.Context) ([]body, error) {
-	var out []body
+	if e.bodyCache != nil {
+		return e.bodyCache, nil
+	}
+	out := []body{}
 	queries := []struct{ kind, col, q string }{
 		{"view", "TABLE_SCHEMA", "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, '' FROM information_schema.VIEWS WHERE "},
 		{"routine", "ROUTINE_SCHEMA", "SELECT ROUTINE_SCHEMA, ROUTINE_NAME, ROUTINE_DEFINITION, SQL_MODE FROM information_schema.ROUTINES WHERE "},
@@ -98,6 +106,7 @@ func (e *liveEnv) bodies(ctx context.Context) ([]body, error) {
 			return nil, fmt.Errorf("reading %s definitions: %w", q.kind, err)
 		}
 	}
+	e.bodyCache = out
 	return out, nil
 }
 
@@ -159,7 +168,84 @@ func checkUTF8MB3(ctx context.Context, e *liveEnv) ([]Finding, error) {
 		out = append(out, e.f(obj, n, "%s", msg))
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// Routine parameters and return values (ORDINAL_POSITION 0).
+	cond, args = e.in("SPECIFIC_SCHEMA")
+	err = e.rows(ctx, "SELECT SPECIFIC_SCHEMA, SPECIFIC_NAME, GROUP_CONCAT(CASE WHEN ORDINAL_POSITION = 0 THEN 'RETURNS' ELSE PARAMETER_NAME END ORDER BY ORDINAL_POSITION) FROM information_schema.PARAMETERS WHERE CHARACTER_SET_NAME IN ('utf8', 'utf8mb3') AND "+cond+
+		" GROUP BY SPECIFIC_SCHEMA, SPECIFIC_NAME ORDER BY SPECIFIC_SCHEMA, SPECIFIC_NAME", args, func(r *sql.Rows) error {
+		var schema, name string
+		var params sql.NullString
+		if err := r.Scan(&schema, &name, &params); err != nil {
+			return err
+		}
+		out = append(out, e.f(schema+"."+name, 1, "routine parameter(s) %s declared utf8mb3", params.String))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading routine parameters: %w", err)
+	}
+	// Definitions that name the character set or one of its collations:
+	// CONVERT(x USING utf8), CAST(x AS CHAR CHARACTER SET utf8), _utf8'..'.
+	fs, err = e.perBody(ctx, func(b body) (Finding, bool) {
+		if w := utf8mb3Use(scanSQL(b.text)); w != "" {
+			what := strings.ToLower(w)
+			if !strings.Contains(what, "utf8mb3") {
+				what += " (utf8mb3)"
+			}
+			return e.f(b.object, 1, "%s definition names %s", b.kind, what), true
+		}
+		return Finding{}, false
+	})
+	return append(out, fs...), err
+}
+
+// utf8mb3Use returns the first word naming utf8mb3 as a character set or
+// collation: after USING, CHARSET, CHARACTER SET or COLLATE, or as an
+// introducer (_utf8'x'). A column called utf8_name is not one.
+func utf8mb3Use(toks []token) string {
+	for i, t := range toks {
+		if t.kind != tokWord {
+			continue
+		}
+		w := t.upper()
+		if strings.HasPrefix(w, "_") {
+			if isUTF8MB3Name(w[1:], false) && i+1 < len(toks) && toks[i+1].kind == tokString {
+				return w
+			}
+			continue
+		}
+		if i == 0 || toks[i-1].kind != tokWord {
+			continue
+		}
+		switch toks[i-1].upper() {
+		case "USING", "CHARSET":
+			if isUTF8MB3Name(w, false) {
+				return w
+			}
+		case "SET":
+			if i >= 2 && toks[i-2].upper() == "CHARACTER" && isUTF8MB3Name(w, false) {
+				return w
+			}
+		case "COLLATE":
+			if isUTF8MB3Name(w, true) {
+				return w
+			}
+		}
+	}
+	return ""
+}
+
+// isUTF8MB3Name: the character set (or with collation, one of its
+// collations), upper case.
+func isUTF8MB3Name(w string, collation bool) bool {
+	for _, cs := range []string{"UTF8MB3", "UTF8"} {
+		if !collation && w == cs || collation && strings.HasPrefix(w, cs+"_") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkMySQLSchema(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -241,30 +327,41 @@ func checkFKNameLength(ctx context.Context, e *liveEnv) ([]Finding, error) {
 		func(obj, _ string) string { return "foreign key name is longer than 64 characters" })
 }
 
-func checkStoredSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
+// perBody runs fn on every stored object's definition and keeps the
+// findings it returns.
+func (e *liveEnv) perBody(ctx context.Context, fn func(b body) (Finding, bool)) ([]Finding, error) {
 	bs, err := e.bodies(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []Finding
 	for _, b := range bs {
+		if f, ok := fn(b); ok {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func checkStoredSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	return e.perBody(ctx, func(b body) (Finding, bool) {
 		var bad []string
 		for _, f := range sqlModeFlags(b.sqlMode) {
 			if hasFlag(obsoleteSQLModes, f) {
 				bad = append(bad, f)
 			}
 		}
-		if len(bad) > 0 {
-			f := e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ","))
-			if len(bad) == 1 && bad[0] == "NO_AUTO_CREATE_USER" {
-				// The 5.7 default: the upgrade clears it and nothing changes.
-				f.Severity = SevNotice
-				f.Message += " (cleared by the upgrade, harmless)"
-			}
-			out = append(out, f)
+		if len(bad) == 0 {
+			return Finding{}, false
 		}
-	}
-	return out, nil
+		f := e.f(b.object, 1, "%s stored with sql_mode flags 8.0 removed: %s", b.kind, strings.Join(bad, ","))
+		if len(bad) == 1 && bad[0] == "NO_AUTO_CREATE_USER" {
+			// The 5.7 default: the upgrade clears it and nothing changes.
+			f.Severity = SevNotice
+			f.Message += " (cleared by the upgrade, harmless)"
+		}
+		return f, true
+	})
 }
 
 func checkGlobalSQLModeObsolete(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -319,24 +416,17 @@ func enumElements(typ string) []string {
 
 func checkRemovedFunctionsStored(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	set := removedFunctionsFor(e.src, e.target)
-	bs, err := e.bodies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	for _, b := range bs {
-		fns := calledFunctions(scanSQL(b.text), set)
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		fns := uniq(calledFunctions(scanSQL(b.text), set))
 		if len(fns) == 0 {
-			continue
+			return Finding{}, false
 		}
-		fns = uniq(fns)
 		var repl []string
 		for _, f := range fns {
 			repl = append(repl, f+"() -> "+set[f].Replacement)
 		}
-		out = append(out, e.f(b.object, len(fns), "%s calls %s() removed in the target; %s", b.kind, strings.Join(fns, "(), "), strings.Join(repl, "; ")))
-	}
-	return out, nil
+		return e.f(b.object, len(fns), "%s calls %s() removed in the target; %s", b.kind, strings.Join(fns, "(), "), strings.Join(repl, "; ")), true
+	})
 }
 
 func uniq(s []string) []string {
@@ -352,17 +442,12 @@ func uniq(s []string) []string {
 }
 
 func checkGroupByOrderStored(ctx context.Context, e *liveEnv) ([]Finding, error) {
-	bs, err := e.bodies(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	for _, b := range bs {
-		if groupByHasOrder(scanSQL(b.text)) {
-			out = append(out, e.f(b.object, 1, "%s uses GROUP BY ... ASC/DESC", b.kind))
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		if !groupByHasOrder(scanSQL(b.text)) {
+			return Finding{}, false
 		}
-	}
-	return out, nil
+		return e.f(b.object, 1, "%s uses GROUP BY ... ASC/DESC", b.kind), true
+	})
 }
 
 func checkZeroDateSQLMode(ctx context.Context, e *liveEnv) ([]Finding, error) {
@@ -506,11 +591,9 @@ func checkAuthPlugins(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, a := range accts {
 		switch a.plugin {
-		case "", "mysql_native_password", "caching_sha2_password", "auth_socket", "authentication_ldap_simple", "authentication_ldap_sasl", "authentication_kerberos", "authentication_pam", "authentication_windows", "authentication_fido", "authentication_webauthn", "authentication_oci", "authentication_openid_connect":
-		case "sha256_password":
-			f := e.f(a.String(), 1, "account uses sha256_password, deprecated since 8.0.16")
-			f.Severity = SevNotice
-			out = append(out, f)
+		case "", "mysql_native_password", "caching_sha2_password", "auth_socket", "authentication_ldap_simple", "authentication_ldap_sasl", "authentication_kerberos", "authentication_pam", "authentication_windows", "authentication_webauthn", "authentication_oci", "authentication_openid_connect":
+		case "sha256_password", "authentication_fido":
+			// MySQL plugins, deprecated: auth-deprecated-plugins says so.
 		default:
 			out = append(out, e.f(a.String(), 1, "account uses the %s plugin, which MySQL %s does not have", a.plugin, e.target))
 		}
@@ -593,8 +676,8 @@ var newDefaults = []sysvar{
 	{"max_error_count", Target80, []string{"64"}, "1024"},
 	{"innodb_autoinc_lock_mode", Target80, []string{"1"}, "2 (interleaved: statement-based replication of INSERT ... SELECT is unsafe)"},
 	{"innodb_flush_neighbors", Target80, []string{"1"}, "0"},
-	{"innodb_max_dirty_pages_pct_lwm", Target80, []string{"0", "0.000000"}, "10"},
-	{"innodb_max_dirty_pages_pct", Target80, []string{"75", "75.000000"}, "90"},
+	{"innodb_max_dirty_pages_pct_lwm", Target80, []string{"0"}, "10"},
+	{"innodb_max_dirty_pages_pct", Target80, []string{"75"}, "90"},
 	{"innodb_undo_log_truncate", Target80, []string{"OFF", "0"}, "ON"},
 	{"log_slave_updates", Target80, []string{"OFF", "0"}, "ON"},
 	{"log_error_verbosity", Target80, []string{"3"}, "2"},
@@ -622,6 +705,7 @@ func (e *liveEnv) relevant(v sysvar) bool {
 	return e.src.before("8.0")
 }
 
+// isOneOf compares names case-insensitively.
 func isOneOf(val string, vals []string) bool {
 	for _, v := range vals {
 		if strings.EqualFold(val, v) {
@@ -631,11 +715,28 @@ func isOneOf(val string, vals []string) bool {
 	return false
 }
 
+// valueIn compares variable values case-insensitively, and numbers by
+// value: MariaDB shows expire_logs_days as "0.000000".
+func valueIn(val string, vals []string) bool {
+	num, err := strconv.ParseFloat(val, 64)
+	for _, v := range vals {
+		if strings.EqualFold(val, v) {
+			return true
+		}
+		if err == nil {
+			if n, err := strconv.ParseFloat(v, 64); err == nil && n == num {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func checkRemovedSysvars(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, v := range removedSysvars {
 		val, ok := e.vars[v.name]
-		if !ok || !e.relevant(v) || isOneOf(val, v.defaults) {
+		if !ok || !e.relevant(v) || valueIn(val, v.defaults) {
 			continue
 		}
 		msg := fmt.Sprintf("%s=%s is set on the source; MySQL %s removed the variable", v.name, val, v.target)
@@ -651,7 +752,7 @@ func checkNewDefaults(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	var out []Finding
 	for _, v := range newDefaults {
 		val, ok := e.vars[v.name]
-		if !ok || !e.relevant(v) || !isOneOf(val, v.defaults) {
+		if !ok || !e.relevant(v) || !valueIn(val, v.defaults) {
 			continue
 		}
 		out = append(out, e.f(v.name, 1, "%s=%s on the source; the MySQL %s default is %s", v.name, val, v.target, v.newValue))
@@ -756,6 +857,40 @@ func checkFKReferences(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	return out, nil
 }
 
+func checkInvalid57Names(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	out, err := e.objects(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '#mysql50#%'", nil,
+		func(obj, _ string) string { return "schema directory name in the pre-5.1 encoding" })
+	if err != nil {
+		return nil, err
+	}
+	cond, args := e.in("TABLE_SCHEMA")
+	fs, err := e.objects(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME LIKE '#mysql50#%' AND "+cond, args,
+		func(obj, _ string) string { return "table file name in the pre-5.1 encoding" })
+	return append(out, fs...), err
+}
+
+// dotTableAfter are the words after which ".name" is a table.
+var dotTableAfter = map[string]bool{"FROM": true, "JOIN": true, "INTO": true, "UPDATE": true, "TABLE": true, "TABLES": true, "REFERENCES": true}
+
+func checkEmptyDotTable(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	return e.perBody(ctx, func(b body) (Finding, bool) {
+		if b.kind == "view" {
+			return Finding{}, false // the server stores views with full names
+		}
+		toks := scanSQL(b.text)
+		for i := 1; i+1 < len(toks); i++ {
+			t, prev, next := toks[i], toks[i-1], toks[i+1]
+			if t.kind != tokPunct || t.text != "." || (next.kind != tokWord && next.kind != tokQuoted) {
+				continue
+			}
+			if (prev.kind == tokWord && dotTableAfter[prev.upper()]) || (prev.kind == tokPunct && prev.text == ",") {
+				return e.f(b.object, 1, "%s names a table as .%s", b.kind, next.text), true
+			}
+		}
+		return Finding{}, false
+	})
+}
+
 // decodeFilename undoes the server's file-name encoding of identifiers in
 // InnoDB dictionary names ("@0024money" is "$money").
 func decodeFilename(s string) string {
@@ -809,7 +944,7 @@ func checkCollationPinned(ctx context.Context, e *liveEnv) ([]Finding, error) {
 }
 
 func checkTimestampDefaults(ctx context.Context, e *liveEnv) ([]Finding, error) {
-	if v := e.vars["explicit_defaults_for_timestamp"]; !isOneOf(v, []string{"OFF", "0"}) {
+	if v := e.vars["explicit_defaults_for_timestamp"]; !valueIn(v, []string{"OFF", "0"}) {
 		return nil, nil
 	}
 	cond, args := e.in("TABLE_SCHEMA")
@@ -842,7 +977,7 @@ func checkSQLModeDefault(ctx context.Context, e *liveEnv) ([]Finding, error) {
 	for _, f := range missing {
 		what = append(what, rejects[f])
 	}
-	return []Finding{e.f("sql_mode", len(missing), "global sql_mode is '%s'; the target's default adds %s and would reject %s",
+	return []Finding{e.f("sql_mode", 1, "global sql_mode is '%s'; the target's default adds %s and would reject %s",
 		e.vars["sql_mode"], strings.Join(missing, ","), strings.Join(what, "; "))}, nil
 }
 
@@ -921,6 +1056,12 @@ func Inspect(ctx context.Context, src *dbconn.Conn, opts LiveOptions) (*Live, er
 		conn.Close()
 		return nil, fmt.Errorf("listing schemas: %w", err)
 	}
+	for _, want := range opts.Schemas {
+		if !isOneOf(want, e.schemas) {
+			conn.Close()
+			return nil, fmt.Errorf("schema %q: not on the source (or a system schema)", want)
+		}
+	}
 	l.Source = Source{Version: raw, MariaDB: e.src.MariaDB, RDS: e.rds, Schemas: len(e.schemas)}
 	if len(e.schemas) > 0 {
 		cond, args := e.in("TABLE_SCHEMA")
@@ -979,4 +1120,104 @@ func (l *Live) Run(ctx context.Context) []Finding {
 		out = append(out, fs...)
 	}
 	return out
+}
+
+// defaultIntWidths are the display widths 5.7 and MariaDB show for integer
+// columns declared without one; 8.0.19+ drops them all, so only other widths
+// (and tinyint(1), the boolean convention 8.0 keeps) say anything.
+var defaultIntWidths = map[string]bool{
+	"tinyint(4)": true, "tinyint(3) unsigned": true, "tinyint(1)": true, "tinyint(1) unsigned": true,
+	"smallint(6)": true, "smallint(5) unsigned": true,
+	"mediumint(9)": true, "mediumint(8) unsigned": true,
+	"int(11)": true, "int(10) unsigned": true,
+	"bigint(20)": true, "bigint(20) unsigned": true,
+}
+
+// deprecatedColumnSyntax lists what 8.0.17 deprecated in a column type.
+func deprecatedColumnSyntax(dataType, columnType string) []string {
+	ct := strings.ToLower(columnType)
+	var out []string
+	switch dataType {
+	case "float", "double", "real":
+		if strings.Contains(ct, ",") {
+			out = append(out, strings.ToUpper(dataType)+"(M,D)")
+		}
+		if strings.Contains(ct, "unsigned") {
+			out = append(out, "UNSIGNED on "+strings.ToUpper(dataType))
+		}
+	case "decimal":
+		if strings.Contains(ct, "unsigned") {
+			out = append(out, "UNSIGNED on DECIMAL")
+		}
+	case "tinyint", "smallint", "mediumint", "int", "bigint":
+		base := strings.TrimSpace(strings.TrimSuffix(ct, "zerofill"))
+		if strings.Contains(base, "(") && !defaultIntWidths[base] {
+			out = append(out, "display width "+base[strings.IndexByte(base, '('):strings.IndexByte(base, ')')+1])
+		}
+	}
+	if strings.Contains(ct, "zerofill") {
+		out = append(out, "ZEROFILL")
+	}
+	return out
+}
+
+func checkColumnSyntax(ctx context.Context, e *liveEnv) ([]Finding, error) {
+	// COLUMNS alone: joined with TABLES (to leave out views) MariaDB takes
+	// tens of seconds for 10,000 tables; the table list answers instead.
+	tables, err := e.sqlTables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cond, args := e.in("TABLE_SCHEMA")
+	type tbl struct {
+		obj   string
+		cols  []string
+		notes []string
+	}
+	var order []*tbl
+	byObj := map[string]*tbl{}
+	var out []Finding
+	err = e.rows(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS WHERE (COLUMN_TYPE LIKE '%zerofill%' OR COLUMN_TYPE LIKE '%unsigned%' OR COLUMN_TYPE = 'year(2)' OR (DATA_TYPE IN ('float', 'double', 'real') AND COLUMN_TYPE LIKE '%,%') OR (DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') AND COLUMN_TYPE LIKE '%(%')) AND "+cond+
+		" ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION", args, func(r *sql.Rows) error {
+		var schema, table, col, dataType, colType string
+		if err := r.Scan(&schema, &table, &col, &dataType, &colType); err != nil {
+			return err
+		}
+		if _, ok := tables[e.tableKey(schema, table)]; !ok {
+			return nil // a view's column: its table is checked itself
+		}
+		if strings.EqualFold(colType, "year(2)") {
+			// MariaDB still has it; MySQL removed it in 5.7.5.
+			f := e.f(schema+"."+table+"."+col, 1, "YEAR(2) column: MySQL 8 cannot create it (use YEAR, or CHAR(2))")
+			f.Severity = SevError
+			out = append(out, f)
+			return nil
+		}
+		notes := deprecatedColumnSyntax(strings.ToLower(dataType), colType)
+		if len(notes) == 0 {
+			return nil
+		}
+		obj := schema + "." + table
+		t := byObj[obj]
+		if t == nil {
+			t = &tbl{obj: obj}
+			byObj[obj] = t
+			order = append(order, t)
+		}
+		t.cols = append(t.cols, col)
+		t.notes = append(t.notes, col+" "+colType+" ("+strings.Join(notes, ", ")+")")
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// One finding per table: a table of twenty int(5) columns is one fix.
+	for _, t := range order {
+		obj := t.obj
+		if len(t.cols) == 1 {
+			obj += "." + t.cols[0]
+		}
+		out = append(out, e.f(obj, len(t.cols), "deprecated column syntax: %s", strings.Join(t.notes, "; ")))
+	}
+	return out, nil
 }

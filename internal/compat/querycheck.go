@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -36,31 +39,55 @@ type QuerySource interface {
 
 // Analyzer runs the query-log checks over a stream of queries. Findings are
 // grouped by check and fingerprint (parser.Normalize), with a count and the
-// first example. An Analyzer is not safe for concurrent use.
+// first example. Add is not safe for concurrent use; Run spreads the work
+// over the CPUs itself.
 type Analyzer struct {
 	target   Target
 	schema   *SchemaInfo
 	checks   map[string]*Check
 	reserved map[string]bool
 	removed  map[string]removedFunction
-	p        *parser.Parser
-
-	// Per fingerprint (and current schema): what the query's shape says,
-	// so each shape is parsed once however often it is logged.
-	shapes map[string]*shape
-	buf    []byte
-	groups map[groupKey]*Finding
-	order  []groupKey
+	// Shapes are sharded by a hash of their key's head, each shard with its
+	// own parser and maps, so Run can check on every core.
+	shards []*shard
 
 	Queries    int // statements seen
 	Unparsable int // statements the grammar rejected
 	Parsed     int // statements parsed (shape or date re-check)
+
+	// Progress, when set, is called by Run's reading goroutine (the one
+	// calling the source's Next) every 100,000 statements with the number
+	// read so far.
+	Progress func(read int)
 }
+
+// shard is one worker's share of the shapes and their findings.
+type shard struct {
+	a *Analyzer
+	p *parser.Parser
+	// Per shape key (text with literals blanked, and current schema): what
+	// the query's shape says, so each shape is parsed once however often
+	// it is logged.
+	// Keyed by two 64-bit hashes of the key rather than the key itself:
+	// comparing 100-byte keys of a map too big for the cache cost a third
+	// of the time, and 128 bits make a collision among even millions of
+	// shapes vanishingly unlikely.
+	shapes map[shapeID]*shape
+	seeds  [2]maphash.Seed
+	buf    []byte
+	groups map[groupKey]*Finding
+	order  []groupKey
+
+	queries, unparsable, parsed int
+}
+
+type shapeID [2]uint64
 
 type shape struct {
 	fp         string
-	found      []hit // findings that do not depend on literal values
-	dateSlots  bool  // compares a temporal value with a string literal
+	found      []hit      // findings that do not depend on literal values
+	groups     []*Finding // where found is counted
+	dateSlots  bool       // compares a temporal value with a string literal
 	unparsable bool
 }
 
@@ -85,9 +112,6 @@ func NewAnalyzer(src Version, target Target, schema *SchemaInfo) *Analyzer {
 		checks:   map[string]*Check{},
 		reserved: reservedWords(src, target),
 		removed:  removedFunctionsFor(src, target),
-		p:        parser.New(),
-		shapes:   map[string]*shape{},
-		groups:   map[groupKey]*Finding{},
 	}
 	if schema == nil {
 		a.schema = &SchemaInfo{}
@@ -97,124 +121,188 @@ func NewAnalyzer(src Version, target Target, schema *SchemaInfo) *Analyzer {
 			a.checks[c.ID] = c
 		}
 	}
+	n := runtime.GOMAXPROCS(0)
+	for i := 0; i < n; i++ {
+		a.shards = append(a.shards, &shard{a: a, p: parser.New(), shapes: map[shapeID]*shape{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, groups: map[groupKey]*Finding{}})
+	}
 	return a
 }
 
-// Run feeds every query of src to the analyzer. Reading (log parsing) and
-// checking run on two goroutines, handing over batches, so the two halves
-// of the work use two cores.
-func (a *Analyzer) Run(parent context.Context, src QuerySource) error {
-	const batch = 512
-	batches := make(chan []Query, 8)
-	errc := make(chan error, 1)
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	go func() {
-		defer close(batches)
-		b := make([]Query, 0, batch)
-		var readErr error
-		for {
-			q, err := src.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				readErr = fmt.Errorf("reading queries: %w", err)
-				break
-			}
-			if b = append(b, q); len(b) == batch {
-				select {
-				case batches <- b:
-				case <-ctx.Done():
-					return
-				}
-				b = make([]Query, 0, batch)
-			}
-		}
-		// What was read before an error is still checked.
-		if len(b) > 0 {
-			select {
-			case batches <- b:
-			case <-ctx.Done():
-				return
-			}
-		}
-		errc <- readErr
-	}()
-	for b := range batches {
-		if ctx.Err() != nil {
+// shardOf hashes what every query of one shape shares: the schema and the
+// text up to its first literal.
+func (a *Analyzer) shardOf(db, text string) *shard {
+	if len(a.shards) == 1 {
+		return a.shards[0]
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(db); i++ {
+		h = (h ^ uint32(db[i])) * 16777619
+	}
+	for i := 0; i < len(text) && i < 96; i++ {
+		c := text[i]
+		if c == '\'' || c == '"' || (c >= '0' && c <= '9' && (i == 0 || !isWordByte(text[i-1]))) {
 			break
 		}
-		for _, q := range b {
-			a.Add(q)
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return a.shards[h%uint32(len(a.shards))]
+}
+
+func (a *Analyzer) tally() {
+	a.Queries, a.Unparsable, a.Parsed = 0, 0, 0
+	for _, s := range a.shards {
+		a.Queries += s.queries
+		a.Unparsable += s.unparsable
+		a.Parsed += s.parsed
+	}
+}
+
+// Run feeds every query of src to the analyzer: one goroutine reads (log
+// parsing) and deals the queries out in batches to one checker per CPU.
+func (a *Analyzer) Run(parent context.Context, src QuerySource) error {
+	const batch = 512
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	chans := make([]chan []Query, len(a.shards))
+	var wg sync.WaitGroup
+	for i, s := range a.shards {
+		chans[i] = make(chan []Query, 8)
+		wg.Add(1)
+		go func(s *shard, in <-chan []Query) {
+			defer wg.Done()
+			for b := range in {
+				if ctx.Err() != nil {
+					continue // drain
+				}
+				for _, q := range b {
+					s.add(q)
+				}
+			}
+		}(s, chans[i])
+	}
+	index := map[*shard]int{}
+	for i, s := range a.shards {
+		index[s] = i
+	}
+	pending := make([][]Query, len(a.shards))
+	send := func(i int) bool {
+		select {
+		case chans[i] <- pending[i]:
+			pending[i] = make([]Query, 0, batch)
+			return true
+		case <-ctx.Done():
+			return false
 		}
 	}
-	cancel()
-	for range batches {
-	}
-	select {
-	case err := <-errc:
+	var readErr error
+	read := 0
+	for ctx.Err() == nil {
+		q, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
-			return err
+			readErr = fmt.Errorf("reading queries: %w", err)
+			break
 		}
-	default:
+		if read++; a.Progress != nil && read%100000 == 0 {
+			a.Progress(read)
+		}
+		q.Text = strings.TrimSpace(q.Text)
+		i := index[a.shardOf(q.DB, q.Text)]
+		if pending[i] = append(pending[i], q); len(pending[i]) == batch && !send(i) {
+			break
+		}
+	}
+	// What was read before an error is still checked.
+	for i := range pending {
+		if len(pending[i]) > 0 {
+			send(i)
+		}
+		close(chans[i])
+	}
+	wg.Wait()
+	a.tally()
+	if readErr != nil {
+		return readErr
 	}
 	return parent.Err()
 }
 
 // Add checks one logged statement.
 func (a *Analyzer) Add(q Query) {
-	text := strings.TrimSpace(q.Text)
+	q.Text = strings.TrimSpace(q.Text)
+	a.shardOf(q.DB, q.Text).add(q)
+	a.tally()
+}
+
+func (s *shard) add(q Query) {
+	text := q.Text
 	if text == "" {
 		return
 	}
-	a.Queries++
+	s.queries++
 	// The shape key is the text with its literals blanked, built in one
 	// pass that also spots date-like literals; parser.Normalize (several
 	// times slower) runs once per new shape to name its fingerprint.
 	var badLiteral bool
-	a.buf, badLiteral = shapeKey(a.buf[:0], q.DB, text)
-	sh, seen := a.shapes[string(a.buf)]
+	s.buf, badLiteral = shapeKey(s.buf[:0], q.DB, text)
+	id := shapeID{maphash.Bytes(s.seeds[0], s.buf), maphash.Bytes(s.seeds[1], s.buf)}
+	sh, seen := s.shapes[id]
 	var dates []hit
 	if !seen {
 		sh = &shape{fp: parser.Normalize(text, "ON")}
-		dates = a.analyze(text, q.DB, sh)
-		a.shapes[string(a.buf)] = sh
+		dates = s.analyze(text, q.DB, sh)
+		s.shapes[id] = sh
 	} else if sh.dateSlots && badLiteral {
-		dates = a.analyze(text, q.DB, &shape{})
+		dates = s.analyze(text, q.DB, &shape{})
 	}
 	fp := sh.fp
 	if sh.unparsable {
-		a.Unparsable++
+		s.unparsable++
 	}
-	for _, h := range sh.found {
-		a.record(h, fp, text)
+	if !seen {
+		// Resolve the shape's groups once; later queries of the shape
+		// only count.
+		for _, h := range sh.found {
+			if f := s.record(h, fp, text); f != nil {
+				sh.groups = append(sh.groups, f)
+			}
+		}
+		sh.found = nil
+	} else {
+		for _, f := range sh.groups {
+			f.Count++
+		}
 	}
 	for _, h := range dates {
-		a.record(h, fp, text)
+		s.record(h, fp, text)
 	}
 }
 
 const maxExample = 1000
 
-func (a *Analyzer) record(h hit, fp, text string) {
-	c, ok := a.checks[h.check]
+// record counts one hit in its group and returns the group (nil when the
+// check does not apply).
+func (s *shard) record(h hit, fp, text string) *Finding {
+	c, ok := s.a.checks[h.check]
 	if !ok {
-		return
+		return nil
 	}
 	k := groupKey{h.check, fp, h.object}
-	f, ok := a.groups[k]
+	f, ok := s.groups[k]
 	if !ok {
 		if len(text) > maxExample {
 			text = text[:maxExample] + "..."
 		}
-		fn := c.finding(a.target, h.object, 0, h.msg)
+		fn := c.finding(s.a.target, h.object, 0, h.msg)
 		fn.Query = text
 		f = &fn
-		a.groups[k] = f
-		a.order = append(a.order, k)
+		s.groups[k] = f
+		s.order = append(s.order, k)
 	}
 	f.Count++
+	return f
 }
 
 // shapeKey appends to b the schema and the text with every quoted string
@@ -273,18 +361,36 @@ func shapeKey(b []byte, db, text string) ([]byte, bool) {
 			}
 			b = append(b, text[i:end]...)
 			i = end
-		default:
-			if c == '(' {
-				inList = endsWithIn(b)
-			} else if !isSpace(c) && c != ',' {
+		case c == '(':
+			inList = endsWithIn(b)
+			b = append(b, c)
+			i++
+		case inList || (c >= '0' && c <= '9'):
+			if !isSpace(c) && c != ',' {
 				inList = false
 			}
 			b = append(b, c)
 			i++
+		default:
+			// Copy the run up to the next byte that matters in one go.
+			j := i + 1
+			for j < len(text) && !keySpecial[text[j]] {
+				j++
+			}
+			b = append(b, text[i:j]...)
+			i = j
 		}
 	}
 	return collapseValues(b), bad
 }
+
+// keySpecial marks the bytes shapeKey must look at one by one.
+var keySpecial = func() (t [256]bool) {
+	for _, c := range []byte("'\"`(0123456789") {
+		t[c] = true
+	}
+	return t
+}()
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -358,15 +464,24 @@ func collapseValues(key []byte) []byte {
 }
 
 // Findings returns the grouped findings: by check in registry order, then
-// by count, most frequent first.
+// by count, most frequent first. Groups met by several shards are summed.
 func (a *Analyzer) Findings() []Finding {
 	rank := map[string]int{}
 	for i, c := range Checks() {
 		rank[c.ID] = i
 	}
-	out := make([]Finding, 0, len(a.order))
-	for _, k := range a.order {
-		out = append(out, *a.groups[k])
+	merged := map[groupKey]int{}
+	var out []Finding
+	for _, s := range a.shards {
+		for _, k := range s.order {
+			f := s.groups[k]
+			if i, ok := merged[k]; ok {
+				out[i].Count += f.Count
+				continue
+			}
+			merged[k] = len(out)
+			out = append(out, *f)
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if rank[out[i].Check] != rank[out[j].Check] {
@@ -379,10 +494,11 @@ func (a *Analyzer) Findings() []Finding {
 
 // analyze parses one statement, fills the shape's literal-independent hits
 // and returns the invalid-date hits of this very text.
-func (a *Analyzer) analyze(text, db string, sh *shape) []hit {
-	a.Parsed++
+func (s *shard) analyze(text, db string, sh *shape) []hit {
+	a := s.a
+	s.parsed++
 	toks := scanSQL(text)
-	stmts, _, err := a.p.Parse(text, "", "")
+	stmts, _, err := s.p.Parse(text, "", "")
 	if err != nil {
 		sh.unparsable = true
 		sh.found = append(sh.found, hit{check: QUnparsable, msg: "the MySQL grammar could not parse this statement: " + firstLine(err.Error())})

@@ -339,3 +339,16 @@ func TestShapeKey_InListsShareAShape(t *testing.T) {
 		t.Errorf("ONLY_FULL_GROUP_BY findings %d, want 1 (GROUP BY 1 only)", n)
 	}
 }
+
+func TestAnalyzer_RunReportsProgress(t *testing.T) {
+	v, _ := ParseVersion("5.7.44")
+	a := NewAnalyzer(v, Target80, nil)
+	var calls []int
+	a.Progress = func(read int) { calls = append(calls, read) }
+	if err := a.Run(context.Background(), &failingSource{n: 250000}); err == nil {
+		t.Fatal("want the read error")
+	}
+	if len(calls) != 2 || calls[0] != 100000 || calls[1] != 200000 {
+		t.Errorf("progress calls %v, want [100000 200000]", calls)
+	}
+}

@@ -89,3 +89,12 @@ func TestPrintList_DocumentsEveryCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestValueIn_NumbersByValue(t *testing.T) {
+	if !valueIn("0.000000", []string{"0"}) || !valueIn("on", []string{"ON"}) || valueIn("7.000000", []string{"0"}) || valueIn("OFF", []string{"0"}) {
+		t.Error("valueIn")
+	}
+	if isOneOf("01", []string{"1"}) || !isOneOf("App", []string{"app"}) {
+		t.Error("isOneOf compares schema names as text")
+	}
+}

@@ -26,8 +26,10 @@ type Report struct {
 // Stats of an analyzer run.
 func (a *Analyzer) Stats(files []string) *QueryStats {
 	fps := map[string]bool{}
-	for _, sh := range a.shapes {
-		fps[sh.fp] = true
+	for _, s := range a.shards {
+		for _, sh := range s.shapes {
+			fps[sh.fp] = true
+		}
 	}
 	return &QueryStats{Files: files, Queries: a.Queries, Fingerprints: len(fps), Unparsable: a.Unparsable}
 }

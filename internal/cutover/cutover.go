@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -52,8 +53,13 @@ type Options struct {
 	// by, for reverse replication (default: the DSNs').
 	SourceAddr, TargetAddr string
 	ReplUser               string
-	Journal                *journal.Journal // required
-	Log                    *slog.Logger
+	// FenceOld fences the old source for good once the target is promoted
+	// and traffic switched (AWS: a deny-all security group); nil: it stays
+	// fenced by Fence alone. It is skipped with Reverse, which needs the old
+	// source to reach the new one.
+	FenceOld func(ctx context.Context) error
+	Journal  *journal.Journal // required
+	Log      *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -157,9 +163,13 @@ func (c *run) afterPromote() (*Report, error) {
 	if err := c.hook(HookAfterPromote); err != nil {
 		c.r.Warnings = append(c.r.Warnings, err.Error())
 	}
-	// 8. Switch traffic.
+	// Writes that bypassed the fence (MariaDB accounts with READ ONLY ADMIN
+	// or SUPER) are not on the new primary: say so, loudly.
+	c.checkSourceStill()
+	// 8. Switch traffic. A failure here leaves the target promoted and the
+	// source fenced: report it and let --resume finish the switch.
 	if err := c.phase("switch", c.switchTraffic); err != nil {
-		c.r.Warnings = append(c.r.Warnings, "traffic not switched: "+err.Error())
+		return c.r, c.finishErr(fmt.Errorf("promoted, but traffic was not switched (re-run with --resume): %w", err))
 	}
 	if err := c.hook(HookAfterSwitch); err != nil {
 		c.r.Warnings = append(c.r.Warnings, err.Error())
@@ -167,13 +177,44 @@ func (c *run) afterPromote() (*Report, error) {
 	// 9. The old source stays fenced; optionally it replicates back.
 	if c.o.Reverse {
 		if err := c.phase("reverse", c.reverse); err != nil {
-			c.r.Warnings = append(c.r.Warnings, "reverse replication not started: "+err.Error())
+			return c.r, c.finishErr(fmt.Errorf("promoted and switched, but reverse replication did not start (re-run with --resume): %w", err))
+		}
+		if c.o.FenceOld != nil {
+			c.r.Warnings = append(c.r.Warnings, "old source not fenced off the network: reverse replication needs it to reach the new primary")
+		}
+	} else if c.o.FenceOld != nil {
+		if err := c.phase("fence-old", func() error { return c.o.FenceOld(c.ctx) }); err != nil {
+			return c.r, c.finishErr(fmt.Errorf("promoted and switched, but the old source was not fenced off the network; it stays fenced by %s (re-run with --resume): %w", c.o.Fence.Describe(), err))
 		}
 	}
 	// 10. Report.
 	c.r.complete()
-	_ = c.o.Journal.Append(stepReport, "done", map[string]string{"outcome": c.r.Outcome})
+	if err := c.o.Journal.Append(stepReport, "done", map[string]string{"outcome": c.r.Outcome}); err != nil {
+		return c.r, err
+	}
+	if c.r.SourceWritesAfterFinal > 0 {
+		return c.r, fmt.Errorf("%d bytes were written on the old source after its final coordinates by accounts read_only does not bind; those writes are not on the new primary", c.r.SourceWritesAfterFinal)
+	}
 	return c.r, nil
+}
+
+// checkSourceStill re-reads the old source's position after promotion.
+func (c *run) checkSourceStill() {
+	now, err := replication.SourcePosition(c.ctx, c.src)
+	if err != nil || c.final.IsZero() || replication.Compare(now, c.final) <= 0 {
+		return
+	}
+	n := int64(-1)
+	if now.File == c.final.File {
+		n = int64(now.Position - c.final.Position)
+	} else if logs, err := replication.BinaryLogs(c.ctx, c.src); err == nil {
+		n = replication.BytesBetween(logs, c.final, now)
+	}
+	if n <= 0 {
+		n = 1
+	}
+	c.r.SourceWritesAfterFinal = n
+	c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("the old source moved from %s to %s after the final coordinates: writes by accounts that bypass read_only (SUPER / READ ONLY ADMIN on MariaDB) are NOT on the new primary", c.final, now))
 }
 
 func (c *run) phase(name string, f func() error) error {
@@ -205,6 +246,26 @@ func (c *run) gate() error {
 		return fmt.Errorf("gate: %w", err)
 	}
 	c.r.GateLagMS = lag.Heartbeat.Milliseconds()
+	st, err := replication.ReadStatus(c.ctx, c.tgt)
+	if err != nil {
+		return err
+	}
+	if st.SourceServerID != 0 && st.SourceServerID != c.src.ServerID {
+		// A chained replica sees the heartbeat too, but its coordinates are
+		// its own source's: waiting on this source's file:pos would be wrong.
+		return fmt.Errorf("gate: %s replicates from server_id %d, not from %s (server_id %d)", c.tgt, st.SourceServerID, c.src, c.src.ServerID)
+	}
+	if c.o.Reverse && !c.o.KeepReadOnly {
+		if _, err := replication.SourcePosition(c.ctx, c.tgt); err != nil {
+			return fmt.Errorf("gate: --reverse needs the target's binary log: %w", err)
+		}
+	}
+	if _, sqlRO := c.o.ReadOnly.(SQLReadOnly); sqlRO && c.tgt.Flavor.RDS && !c.o.KeepReadOnly {
+		return fmt.Errorf("gate: %s is RDS, where SET GLOBAL read_only is refused: use --keep-read-only and open writes with its parameter group, or the aws provider", c.tgt)
+	}
+	if users, err := bypassSessions(c.ctx, c.src); err == nil && len(users) > 0 {
+		c.r.Warnings = append(c.r.Warnings, "sessions of accounts that bypass read_only are connected to the source ("+strings.Join(users, ", ")+"): their writes after the fence would not reach the target")
+	}
 	ro, err := replication.ReadOnly(c.ctx, c.tgt)
 	if err != nil {
 		return err
@@ -294,7 +355,10 @@ func (c *run) recordAndCatchUp() error {
 func (c *run) promote() error {
 	j := c.o.Journal
 	if _, crossed := j.Last(stepPromote, "start"); !crossed {
-		if err := j.Append(stepPromote, "start", coordData(c.final)); err != nil {
+		data := coordData(c.final)
+		// Resume must finish the cutover the way it was started.
+		data["keep_read_only"] = strconv.FormatBool(c.o.KeepReadOnly)
+		if err := j.Append(stepPromote, "start", data); err != nil {
 			return err
 		}
 	}
@@ -328,19 +392,42 @@ func (c *run) promote() error {
 		c.promoted = coordFrom(e.Data, "target_")
 	} else {
 		if c.promoted, err = replication.SourcePosition(c.ctx, c.tgt); err != nil {
-			return err
+			if c.o.Reverse {
+				return err
+			}
+			// Without --reverse nothing needs the target's own position;
+			// a target without a binary log must not block its promotion.
+			c.r.Warnings = append(c.r.Warnings, "target promotion coordinates not recorded: "+err.Error())
 		}
 		if err := j.Append(stepPromote, "data", prefixed("target_", coordData(c.promoted))); err != nil {
 			return err
 		}
 	}
 	c.r.TargetPromotion = c.promoted
+	// An account lock put on the source replicated to the target: undo it
+	// there. RDS's admin has no SUPER/READ ONLY ADMIN, so read_only binds it
+	// and the unlock must wait until writes are open; the locked accounts
+	// cannot log in meanwhile, so nothing writes early.
+	prep, _ := c.o.Fence.(TargetPreparer)
+	unlockAfterOpen := c.tgt.Flavor.RDS
+	if prep != nil && !unlockAfterOpen {
+		if err := prep.PrepareTarget(c.ctx, c.tgt); err != nil {
+			return err
+		}
+	}
 	if !c.o.KeepReadOnly && !j.Done(stepOpen) {
 		if err := c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, false); err != nil {
 			return fmt.Errorf("opening writes on %s: %w", c.tgt, err)
 		}
 		c.r.TargetWritable = time.Now()
 		if err := j.Append(stepOpen, "done", nil); err != nil {
+			return err
+		}
+	}
+	if prep != nil && unlockAfterOpen {
+		if c.o.KeepReadOnly {
+			c.r.Warnings = append(c.r.Warnings, "the application accounts stay locked on "+c.tgt.String()+" (RDS: read_only binds the admin): unlock them with ALTER USER ... ACCOUNT UNLOCK once writes are open")
+		} else if err := prep.PrepareTarget(c.ctx, c.tgt); err != nil {
 			return err
 		}
 	}

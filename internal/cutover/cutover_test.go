@@ -32,16 +32,6 @@ type pair struct {
 	clientCf map[string]string // option files for hooks, by instance name
 }
 
-func open(t *testing.T, inst *sandbox.Instance) *dbconn.Conn {
-	t.Helper()
-	c, err := dbconn.Open(context.Background(), dbconn.Spec{Role: inst.Name, DSN: inst.DSN(), Password: inst.Password}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
 	for _, s := range stmts {
@@ -51,47 +41,20 @@ func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	}
 }
 
-// newPair starts two servers, B replicating from A from A's current
-// position, with an application account on both.
+// newPair starts two servers, B replicating from A, with schema app, table
+// app.w and an application account on both.
 func newPair(t *testing.T) *pair {
 	t.Helper()
-	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
+	s := sandboxtest.ReplicatingPair(t, sandbox.Options{})
 	p := &pair{s: s, instA: s.Instances[0], instB: s.Instances[1], clientCf: map[string]string{}}
-	p.a, p.b = open(t, p.instA), open(t, p.instB)
-	ctx := context.Background()
-	pos, err := replication.SourcePosition(ctx, p.a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := replication.Setup(ctx, p.a, p.b, replication.SetupOptions{From: pos}); err != nil {
-		t.Fatal(err)
-	}
-	// Created on A, replicated to B: both have the schema and the account.
-	exec(t, p.a.DB,
-		"CREATE DATABASE app",
-		"CREATE TABLE app.w (id BIGINT PRIMARY KEY, at TIMESTAMP(6) DEFAULT NOW(6))",
-		"CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret-1'",
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'app'@'%'",
-	)
-	if _, err := replication.WaitCaughtUp(ctx, p.a, p.b, replication.WaitOptions{MaxLag: time.Second, Stable: 100 * time.Millisecond, Timeout: 30 * time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	p.appA, p.appB = appDB(t, p.instA), appDB(t, p.instB)
+	p.a, p.b = sandboxtest.Conn(t, p.instA), sandboxtest.Conn(t, p.instB)
+	p.appA, p.appB = sandboxtest.AppConn(t, p.instA).DB, sandboxtest.AppConn(t, p.instB).DB
 	for _, inst := range s.Instances {
 		cf := filepath.Join(t.TempDir(), inst.Name+".cnf")
 		os.WriteFile(cf, []byte(fmt.Sprintf("[client]\nuser=%s\npassword=%s\nhost=127.0.0.1\nport=%d\n", inst.AdminUser, inst.Password, inst.Port)), 0o600)
 		p.clientCf[inst.Name] = cf
 	}
 	return p
-}
-
-func appDB(t *testing.T, inst *sandbox.Instance) *sql.DB {
-	c, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "app", DSN: "app@tcp(" + inst.Addr() + ")/", Password: "app-secret-1"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c.DB
 }
 
 // router is the test's traffic switch: the writer asks it where to write.
@@ -157,37 +120,6 @@ func (w *writer) halt() []int64 {
 	return append([]int64(nil), w.acked...)
 }
 
-func missing(t *testing.T, db *sql.DB, ids []int64) []int64 {
-	t.Helper()
-	have := map[int64]bool{}
-	rows, err := db.Query("SELECT id FROM app.w")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		have[id] = true
-	}
-	var out []int64
-	for _, id := range ids {
-		if !have[id] {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func readOnly(t *testing.T, c *dbconn.Conn) bool {
-	t.Helper()
-	ro, err := replication.ReadOnly(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ro
-}
-
 func newJournal(t *testing.T) *journal.Journal {
 	t.Helper()
 	j, err := journal.Open(filepath.Join(t.TempDir(), "cutover.journal"))
@@ -213,8 +145,8 @@ func TestRun_BackAndForthUnderWritesLosesNothing(t *testing.T) {
 		if rep.Outcome != "completed" || rep.WriteUnavailableMS == nil || rep.ClientVisibleMS == nil || rep.Reverse == nil {
 			t.Fatalf("cutover %d report: %+v", i, rep)
 		}
-		if !readOnly(t, src) || readOnly(t, tgt) {
-			t.Fatalf("cutover %d: source read_only=%v target read_only=%v, want exactly the target writable", i, readOnly(t, src), readOnly(t, tgt))
+		if !sandboxtest.ReadOnly(t, src) || sandboxtest.ReadOnly(t, tgt) {
+			t.Fatalf("cutover %d: source read_only=%v target read_only=%v, want exactly the target writable", i, sandboxtest.ReadOnly(t, src), sandboxtest.ReadOnly(t, tgt))
 		}
 		if rep.FenceObserved.After(rep.TargetWritable) {
 			t.Fatalf("cutover %d: target writable before the source was fenced", i)
@@ -231,7 +163,7 @@ func TestRun_BackAndForthUnderWritesLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []*dbconn.Conn{src, tgt} {
-		if m := missing(t, c.DB, acked); len(m) > 0 {
+		if m := sandboxtest.MissingIDs(t, c.DB, acked); len(m) > 0 {
 			t.Errorf("%s lacks %d acknowledged writes, e.g. %v", c, len(m), m[:min(5, len(m))])
 		}
 	}
@@ -251,15 +183,15 @@ func TestRun_AbortsWhenTargetCannotCatchUp(t *testing.T) {
 	if !errors.Is(err, cutover.ErrAborted) || rep.Outcome != "aborted" {
 		t.Fatalf("err = %v, outcome %q; want aborted", err, rep.Outcome)
 	}
-	if readOnly(t, p.a) {
+	if sandboxtest.ReadOnly(t, p.a) {
 		t.Error("source still fenced after abort")
 	}
 	if _, err := p.appA.Exec("INSERT INTO app.w (id) VALUES (3)"); err != nil {
 		t.Errorf("application cannot write on the source after abort: %v", err)
 	}
 	st, err := replication.ReadStatus(ctx, p.b)
-	if err != nil || !st.Running() || !readOnly(t, p.b) {
-		t.Errorf("target after abort: running=%v read_only=%v err=%v", st.Running(), readOnly(t, p.b), err)
+	if err != nil || !st.Running() || !sandboxtest.ReadOnly(t, p.b) {
+		t.Errorf("target after abort: running=%v read_only=%v err=%v", st.Running(), sandboxtest.ReadOnly(t, p.b), err)
 	}
 }
 
@@ -270,7 +202,7 @@ func TestRun_AbortsWhenReplicationBroken(t *testing.T) {
 	if !errors.Is(err, cutover.ErrAborted) {
 		t.Fatalf("err = %v", err)
 	}
-	if readOnly(t, p.a) || rep.FenceStart != (time.Time{}) {
+	if sandboxtest.ReadOnly(t, p.a) || rep.FenceStart != (time.Time{}) {
 		t.Errorf("the gate let a broken target through to the fence")
 	}
 }
@@ -292,7 +224,7 @@ func TestRun_DrainReportsLongTransaction(t *testing.T) {
 	if len(rep.Blockers) != 1 || rep.Blockers[0].User != "app" || rep.Blockers[0].RowsModified != 1 {
 		t.Errorf("blockers = %+v", rep.Blockers)
 	}
-	if readOnly(t, p.a) {
+	if sandboxtest.ReadOnly(t, p.a) {
 		t.Error("source still fenced after abort")
 	}
 	// The transaction was not killed: it can still commit.
@@ -315,7 +247,7 @@ func TestRun_DrainReportsLongTransaction(t *testing.T) {
 	if err := tx.Commit(); err == nil {
 		t.Error("the killed transaction committed")
 	}
-	if n := len(missing(t, p.b.DB, []int64{42})); n != 0 {
+	if n := len(sandboxtest.MissingIDs(t, p.b.DB, []int64{42})); n != 0 {
 		t.Error("the committed write 42 is missing on the new primary")
 	}
 }
@@ -331,13 +263,13 @@ func TestRun_KeepReadOnlyThenRollbackOrOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.WriteUnavailableMS != nil || !readOnly(t, p.a) || !readOnly(t, p.b) || rt.cur.Load() != p.appB {
+	if rep.WriteUnavailableMS != nil || !sandboxtest.ReadOnly(t, p.a) || !sandboxtest.ReadOnly(t, p.b) || rt.cur.Load() != p.appB {
 		t.Fatalf("keep-read-only: both must be read-only with traffic on the target; report %+v", rep)
 	}
 	if _, err := cutover.RollbackReadOnly(ctx, p.a, p.b, o); err != nil {
 		t.Fatal(err)
 	}
-	if readOnly(t, p.a) || rt.cur.Load() != p.appA {
+	if sandboxtest.ReadOnly(t, p.a) || rt.cur.Load() != p.appA {
 		t.Fatal("rollback did not give writes and traffic back to the source")
 	}
 	exec(t, p.appA, "INSERT INTO app.w (id) VALUES (7)")
@@ -353,10 +285,10 @@ func TestRun_KeepReadOnlyThenRollbackOrOpen(t *testing.T) {
 	if _, err := cutover.OpenWrites(ctx, p.b, o); err != nil {
 		t.Fatal(err)
 	}
-	if readOnly(t, p.b) || !readOnly(t, p.a) {
+	if sandboxtest.ReadOnly(t, p.b) || !sandboxtest.ReadOnly(t, p.a) {
 		t.Error("open-writes: want only the target writable")
 	}
-	if m := missing(t, p.b.DB, []int64{7}); len(m) != 0 {
+	if m := sandboxtest.MissingIDs(t, p.b.DB, []int64{7}); len(m) != 0 {
 		t.Error("write 7 lost")
 	}
 }
@@ -410,7 +342,7 @@ func TestRunWindow_OrderAndReadOnlyUntilWriteChecks(t *testing.T) {
 			if strings.Join(got, "|") != strings.Join(c.wantLog, "|") {
 				t.Errorf("calls:\n got %q\nwant %q", got, c.wantLog)
 			}
-			srcRO, tgtRO := readOnly(t, p.a), readOnly(t, p.b)
+			srcRO, tgtRO := sandboxtest.ReadOnly(t, p.a), sandboxtest.ReadOnly(t, p.b)
 			if c.onTarget && (!srcRO || tgtRO || rt.cur.Load() != p.appB) {
 				t.Errorf("switch for good: source ro=%v target ro=%v traffic on target=%v", srcRO, tgtRO, rt.cur.Load() == p.appB)
 			}
@@ -423,5 +355,122 @@ func TestRunWindow_OrderAndReadOnlyUntilWriteChecks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// failingSwitch refuses to switch until fixed.
+type failingSwitch struct {
+	router
+	fail atomic.Bool
+}
+
+func (f *failingSwitch) Switch(ctx context.Context, from, to switcher.Endpoint) error {
+	if f.fail.Load() {
+		return errors.New("backend unreachable")
+	}
+	return f.router.Switch(ctx, from, to)
+}
+
+func TestRun_FailedSwitchIsAnErrorThatResumeFinishes(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	sw := &failingSwitch{router: router{byAdr: map[string]*sql.DB{p.a.Addr: p.appA, p.b.Addr: p.appB}}}
+	sw.cur.Store(p.appA)
+	sw.fail.Store(true)
+	j := newJournal(t)
+	o := cutover.Options{Journal: j, Switch: sw, Reverse: true, GateStable: 100 * time.Millisecond}
+	rep, err := cutover.Run(ctx, p.a, p.b, o)
+	if err == nil || rep.Outcome != "failed" {
+		t.Fatalf("a failed switch must fail the cutover: err=%v outcome=%q", err, rep.Outcome)
+	}
+	if !sandboxtest.ReadOnly(t, p.a) || sandboxtest.ReadOnly(t, p.b) {
+		t.Fatal("past the point of no return the target must be the only writable server")
+	}
+	sw.fail.Store(false)
+	rep, err = cutover.Resume(ctx, p.a, p.b, o)
+	if err != nil || rep.Outcome != "completed" || sw.cur.Load() != p.appB || rep.Reverse == nil {
+		t.Fatalf("resume after the switch failure: err=%v outcome=%q switched=%v reverse=%v", err, rep.Outcome, sw.cur.Load() == p.appB, rep.Reverse != nil)
+	}
+}
+
+func TestRun_AccountFenceLeavesAppAbleToLogInOnNewPrimary(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	acct, _ := cutover.ParseAccount("app@%")
+	o := cutover.Options{Journal: newJournal(t), Fence: cutover.AccountFence{Accounts: []cutover.Account{acct}}, GateStable: 100 * time.Millisecond}
+	if _, err := cutover.Run(ctx, p.a, p.b, o); err != nil {
+		t.Fatal(err)
+	}
+	fresh := sandboxtest.AppConn(t, p.instB) // a new login on the new primary
+	if _, err := fresh.DB.Exec("INSERT INTO app.w (id) VALUES (77)"); err != nil {
+		t.Fatalf("the application cannot write on the new primary (the lock replicated?): %v", err)
+	}
+	_, err := dbconn.Open(ctx, dbconn.Spec{Role: "app", DSN: "app@tcp(" + p.instA.Addr() + ")/", Password: sandboxtest.AppPassword}, nil)
+	if err == nil {
+		t.Error("the application can still log in to the fenced old source")
+	}
+}
+
+func TestRun_WriteBypassingReadOnlyIsReported(t *testing.T) {
+	p := newPair(t)
+	// The admin account holds READ ONLY ADMIN: read_only does not stop it.
+	write := fmt.Sprintf("mariadb --defaults-extra-file=%s -e 'INSERT INTO app.w (id) VALUES (999)'", p.clientCf[p.instA.Name])
+	rep, err := cutover.Run(context.Background(), p.a, p.b, cutover.Options{Journal: newJournal(t), GateStable: 100 * time.Millisecond,
+		Hooks: []cutover.Hook{{Phase: cutover.HookAfterPromote, Command: write}}})
+	if err == nil || rep.SourceWritesAfterFinal <= 0 {
+		t.Fatalf("a write on the old source after the final coordinates went unreported: err=%v bytes=%d", err, rep.SourceWritesAfterFinal)
+	}
+}
+
+func TestOpenWrites_RefusedAfterReadOnlyRollback(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	rt := &router{byAdr: map[string]*sql.DB{p.a.Addr: p.appA, p.b.Addr: p.appB}}
+	rt.cur.Store(p.appA)
+	o := cutover.Options{Journal: newJournal(t), Switch: rt, KeepReadOnly: true, GateStable: 100 * time.Millisecond}
+	if _, err := cutover.Run(ctx, p.a, p.b, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cutover.RollbackReadOnly(ctx, p.a, p.b, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cutover.OpenWrites(ctx, p.b, o); err == nil {
+		t.Fatal("open-writes after a rollback made a second writable server")
+	}
+	if sandboxtest.ReadOnly(t, p.a) || !sandboxtest.ReadOnly(t, p.b) {
+		t.Error("want only the source writable")
+	}
+}
+
+func TestRun_FenceOldAfterTheSwitchAndResumeFinishesIt(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	rt := &router{byAdr: map[string]*sql.DB{p.a.Addr: p.appA, p.b.Addr: p.appB}}
+	rt.cur.Store(p.appA)
+	var calls []bool // whether traffic had been switched at each call
+	var fail atomic.Bool
+	fail.Store(true)
+	o := cutover.Options{Journal: newJournal(t), Switch: rt, GateStable: 100 * time.Millisecond,
+		FenceOld: func(context.Context) error {
+			calls = append(calls, rt.cur.Load() == p.appB)
+			if fail.Load() {
+				return errors.New("security group not attached")
+			}
+			return nil
+		}}
+	rep, err := cutover.Run(ctx, p.a, p.b, o)
+	if err == nil || rep.Outcome != "failed" || !strings.Contains(err.Error(), "not fenced off the network") {
+		t.Fatalf("a failed fence of the old source must fail the cutover: err=%v outcome=%q", err, rep.Outcome)
+	}
+	if !sandboxtest.ReadOnly(t, p.a) {
+		t.Fatal("the old source must stay fenced by read_only")
+	}
+	fail.Store(false)
+	rep, err = cutover.Resume(ctx, p.a, p.b, o)
+	if err != nil || rep.Outcome != "completed" {
+		t.Fatalf("resume: err=%v outcome=%q", err, rep.Outcome)
+	}
+	if len(calls) != 2 || !calls[0] || !calls[1] {
+		t.Fatalf("FenceOld calls (switched at the time): %v, want two, both after the switch", calls)
 	}
 }

@@ -161,3 +161,57 @@ func (f AccountFence) sessions(ctx context.Context, c *dbconn.Conn) ([]uint64, e
 	}
 	return ids, rows.Err()
 }
+
+// TargetPreparer is implemented by fences whose effect replicates to the
+// target (an account lock is a binlogged ALTER USER): PrepareTarget undoes
+// it on the target before it takes writes.
+type TargetPreparer interface {
+	PrepareTarget(ctx context.Context, target *dbconn.Conn) error
+}
+
+// PrepareTarget unlocks the application accounts on the new primary: the
+// lock put on the source replicated to it.
+func (f AccountFence) PrepareTarget(ctx context.Context, target *dbconn.Conn) error {
+	return f.Unfence(ctx, target)
+}
+
+// bypassSessions lists the accounts with sessions on c that read_only does
+// not bind (MariaDB: SUPER, READ ONLY ADMIN; MySQL has super_read_only).
+func bypassSessions(ctx context.Context, c *dbconn.Conn) ([]string, error) {
+	if !c.Flavor.IsMariaDB() {
+		return nil, nil
+	}
+	rows, err := c.DB.QueryContext(ctx, "SELECT GRANTEE FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('SUPER', 'READ ONLY ADMIN')")
+	if err != nil {
+		return nil, err
+	}
+	priv := map[string]bool{}
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if u, _, ok := strings.Cut(strings.TrimPrefix(g, "'"), "'@'"); ok {
+			priv[u] = true
+		}
+	}
+	rows.Close()
+	rows, err = c.DB.QueryContext(ctx, "SELECT USER, COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon') AND USER <> SUBSTRING_INDEX(CURRENT_USER(), '@', 1) GROUP BY USER ORDER BY USER")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		var n int
+		if err := rows.Scan(&u, &n); err != nil {
+			return nil, err
+		}
+		if priv[u] {
+			out = append(out, fmt.Sprintf("%s (%d)", u, n))
+		}
+	}
+	return out, rows.Err()
+}

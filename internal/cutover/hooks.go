@@ -47,10 +47,20 @@ func runHook(ctx context.Context, hooks []Hook, phase, sourceAddr, targetAddr st
 		cancel()
 		out.Write(b)
 		if err != nil {
-			return out.String(), fmt.Errorf("hook %s (%s): %w: %s", phase, h.Command, err, strings.TrimSpace(string(b)))
+			// Neither the command line nor its output goes into the error:
+			// it ends up in the journal and the report, and either may hold
+			// a secret. The output is in the report, cut short.
+			return truncate(out.String(), 512), fmt.Errorf("hook %s: %w", phase, err)
 		}
 	}
-	return out.String(), nil
+	return truncate(out.String(), 512), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "... (cut)"
 }
 
 // environWithoutSecrets is the environment less dbshift's password
@@ -59,7 +69,7 @@ func environWithoutSecrets() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "DBSHIFT_") && strings.HasSuffix(k, "_PASSWORD") {
+		if (strings.HasPrefix(k, "DBSHIFT_") && strings.HasSuffix(k, "_PASSWORD")) || k == "MYSQL_PWD" {
 			continue
 		}
 		env = append(env, kv)

@@ -36,11 +36,15 @@ type Report struct {
 	Blockers        []Blocker                `json:"blockers"`
 	Reverse         *replication.SetupResult `json:"reverse,omitempty"`
 	Warnings        []string                 `json:"warnings,omitempty"`
-	HookOutput      []string                 `json:"hook_output,omitempty"`
-	FenceStart      time.Time                `json:"fence_start"`
-	FenceObserved   time.Time                `json:"fence_observed"`
-	TargetWritable  time.Time                `json:"target_writable"`
-	SwitchDone      time.Time                `json:"switch_done"`
+	// SourceWritesAfterFinal counts binlog bytes the old source wrote after
+	// its final coordinates (accounts that bypass read_only): not on the new
+	// primary. 0 when none.
+	SourceWritesAfterFinal int64     `json:"source_writes_after_final_bytes"`
+	HookOutput             []string  `json:"hook_output,omitempty"`
+	FenceStart             time.Time `json:"fence_start"`
+	FenceObserved          time.Time `json:"fence_observed"`
+	TargetWritable         time.Time `json:"target_writable"`
+	SwitchDone             time.Time `json:"switch_done"`
 }
 
 func newReport(src, tgt *dbconn.Conn) *Report {

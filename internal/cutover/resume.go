@@ -31,6 +31,8 @@ func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Repor
 	}
 	if e, crossed := j.Last(stepPromote, "start"); crossed {
 		c.final = coordFrom(e.Data, "")
+		// Finish it the way it was started, whatever the flags say now.
+		c.o.KeepReadOnly = e.Data["keep_read_only"] == "true"
 		r.SourceFinal = c.final
 		r.Warnings = append(r.Warnings, "resumed past the point of no return: going forward")
 		if err := c.phase("promote", c.promote); err != nil {
@@ -62,9 +64,19 @@ func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, e
 		r.Outcome, r.Reason = "completed", "writes were already open"
 		return r, nil
 	}
+	if e, ok := o.Journal.Last(stepReport, "done"); ok && (e.Data["outcome"] == "rolled back" || e.Data["outcome"] == "pointed back") {
+		// The source took writes again since: opening the target now would
+		// make two writable servers, the target missing the source's writes.
+		return r, fmt.Errorf("the read-only switchover was %s; cut over again instead of opening writes", e.Data["outcome"])
+	}
+	promoted, _ := o.Journal.Last(stepPromote, "start")
+	final := coordFrom(promoted.Data, "")
 	if st, err := replication.ReadStatus(ctx, target); err != nil {
 		return r, err
 	} else if st.Configured {
+		if st.SQLRunning == "Yes" || replication.Compare(st.Executed, final) != 0 {
+			return r, fmt.Errorf("%s is not stopped at the source's final coordinates %s (SQL %s at %s): cut over again", target, final, st.SQLRunning, st.Executed)
+		}
 		if err := replication.Reset(ctx, target); err != nil {
 			return r, err
 		}

@@ -2,6 +2,7 @@ package cutover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,6 +50,11 @@ func RunWindow(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 	}
 	rep, err := Run(ctx, source, target, o)
 	if err != nil {
+		if !errors.Is(err, ErrAborted) {
+			// Past the point of no return: the target is promoted (read-only)
+			// and the source fenced; maintenance stays on for the operator.
+			return rep, fmt.Errorf("%w (maintenance mode left on)", err)
+		}
 		// The cutover backed out by itself: the source takes writes again.
 		if offErr := runWindowHook(ctx, w.Off, PhaseMaintenanceOff, source, target); offErr != nil {
 			err = fmt.Errorf("%w; maintenance off: %v", err, offErr)
@@ -92,15 +98,21 @@ func pointBack(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 		}
 	}
 	writesOpened := o.Journal.Done(stepOpen)
+	targetFenced := true
 	if writesOpened {
 		if err := o.ReadOnly.SetReadOnly(ctx, target, true); err != nil {
-			errs = append(errs, fmt.Errorf("fencing the target again: %w", err))
+			targetFenced = false
+			errs = append(errs, fmt.Errorf("fencing the target again failed, so the source stays fenced too (fix the target, then point back again): %w", err))
 		}
 	} else if _, err := replication.Start(ctx, target, 30*time.Second); err != nil {
 		errs = append(errs, fmt.Errorf("restarting replication on the target: %w", err))
 	}
-	if err := o.Fence.Unfence(ctx, source); err != nil {
-		errs = append(errs, fmt.Errorf("UNFENCE FAILED, the source may still refuse writes: %w", err))
+	// Never two writable servers: the source opens only once the target
+	// is fenced again.
+	if targetFenced {
+		if err := o.Fence.Unfence(ctx, source); err != nil {
+			errs = append(errs, fmt.Errorf("UNFENCE FAILED, the source may still refuse writes: %w", err))
+		}
 	}
 	if err := runWindowHook(ctx, w.Off, PhaseMaintenanceOff, source, target); err != nil {
 		errs = append(errs, fmt.Errorf("maintenance off: %w", err))
@@ -115,6 +127,10 @@ func pointBack(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 	}
 	for _, e := range errs {
 		rep.Warnings = append(rep.Warnings, e.Error())
+	}
+	if !targetFenced {
+		rep.Outcome = "failed"
+		return rep, fmt.Errorf("pointing back: %w", errors.Join(errs...))
 	}
 	if cause != nil {
 		return rep, fmt.Errorf("%w: pointed back to the source", cause)

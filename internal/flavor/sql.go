@@ -17,6 +17,7 @@ type ReplicaStatusColumns struct {
 	LastIOErrno, LastIOError             string
 	LastSQLErrno, LastSQLError           string
 	SQLRunningState                      string
+	SourceServerID                       string
 }
 
 var oldColumns = ReplicaStatusColumns{
@@ -28,6 +29,7 @@ var oldColumns = ReplicaStatusColumns{
 	LastIOErrno:   "Last_IO_Errno", LastIOError: "Last_IO_Error",
 	LastSQLErrno: "Last_SQL_Errno", LastSQLError: "Last_SQL_Error",
 	SQLRunningState: "Slave_SQL_Running_State",
+	SourceServerID:  "Master_Server_Id",
 }
 
 var newColumns = ReplicaStatusColumns{
@@ -39,6 +41,7 @@ var newColumns = ReplicaStatusColumns{
 	LastIOErrno:   "Last_IO_Errno", LastIOError: "Last_IO_Error",
 	LastSQLErrno: "Last_SQL_Errno", LastSQLError: "Last_SQL_Error",
 	SQLRunningState: "Replica_SQL_Running_State",
+	SourceServerID:  "Source_Server_Id",
 }
 
 // ReplicaStatusSQL is the statement that shows the replica's state.

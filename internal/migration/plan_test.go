@@ -124,3 +124,35 @@ func TestPlan_MermaidAcceptedByMermaid(t *testing.T) {
 		testutil.ValidateMermaid(t, d)
 	}
 }
+
+func TestPlan_AWSCutoverListsReadOnlySwitchAndFenceCalls(t *testing.T) {
+	s, err := spec.Parse([]byte(strings.Replace(awsSpec, "source_instance: orders}", "source_instance: orders, parameter_group: orders-target-pg}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	at := 0
+	for _, w := range []string{
+		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-target-pg read_only=1",
+		"rds:RestoreDBInstanceFromDBSnapshot",
+		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-target-pg read_only=0",
+		"route53:ChangeResourceRecordSets HostedZoneId=Z1 UPSERT CNAME db.example.com",
+		"route53:GetChange (until INSYNC)",
+		"ec2:CreateSecurityGroup GroupName=dbshift-fence-",
+		"rds:ModifyDBInstance DBInstanceIdentifier=orders VpcSecurityGroupIds=[fence]",
+	} {
+		i := strings.Index(out[at:], w)
+		if i < 0 {
+			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
+		}
+		at += i
+	}
+}

@@ -7,6 +7,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -47,9 +48,15 @@ type Instance struct {
 	Status       string `json:"status"`
 }
 
-// Spec is how to connect to the instance.
+// Spec is how to connect to the instance. PasswordEnv is read here: dbconn
+// would otherwise look for DBSHIFT_<ROLE>_PASSWORD, and an RDS replica or
+// restore logs in with the source's password, named by the source's env var.
 func (i Instance) Spec(role string) dbconn.Spec {
-	return dbconn.Spec{Role: role, DSN: i.DSN, PasswordFile: i.PasswordFile}
+	s := dbconn.Spec{Role: role, DSN: i.DSN, PasswordFile: i.PasswordFile}
+	if i.PasswordFile == "" && i.PasswordEnv != "" {
+		s.Password = os.Getenv(i.PasswordEnv)
+	}
+	return s
 }
 
 // Snapshot is a point-in-time copy of an instance.

@@ -110,6 +110,11 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (Se
 	default:
 		return res, fmt.Errorf("unknown --tls %q (required, preferred, off)", o.TLS)
 	}
+	if !res.TLS && target.Flavor.RDS && target.Flavor.IsMySQL() && target.Flavor.AtLeast(8, 4, 0) {
+		// RDS documents that replication users on caching_sha2_password
+		// (8.4's default) need SOURCE_SSL=1 through its procedures.
+		return res, fmt.Errorf("%s is RDS for MySQL 8.4: replication into it needs TLS, and %s offers none or --tls off was given", target, source)
+	}
 	acct, err := EnsureUser(ctx, source, o.ReplUser, o.ReplHost, res.TLS)
 	if err != nil {
 		return res, err

@@ -93,6 +93,9 @@ type Status struct {
 	LastSQLErrno  int         `json:"last_sql_errno"`
 	LastSQLError  string      `json:"last_sql_error"`
 	SQLState      string      `json:"sql_state"`
+	// SourceServerID is the server_id of the server it replicates from (0
+	// before the IO thread first connected).
+	SourceServerID uint32 `json:"source_server_id"`
 }
 
 // Running reports whether both threads run.
@@ -134,6 +137,9 @@ func ReadStatus(ctx context.Context, c *dbconn.Conn) (Status, error) {
 		LastSQLErrno: atoi(row[col.LastSQLErrno]),
 		LastSQLError: row[col.LastSQLError],
 		SQLState:     row[col.SQLRunningState],
+	}
+	if id, err := strconv.ParseUint(row[col.SourceServerID], 10, 32); err == nil {
+		st.SourceServerID = uint32(id)
 	}
 	if v, ok := row[col.SecondsBehind]; ok && v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -118,6 +118,10 @@ type AWS struct {
 	SubnetGroup      string   `yaml:"subnet_group" json:"subnet_group,omitempty"`
 	SecurityGroupIDs []string `yaml:"security_group_ids" json:"security_group_ids,omitempty"`
 	Endpoint         string   `yaml:"endpoint" json:"endpoint,omitempty"` // tests: a local server speaking the API
+	// PollInterval is the first pause between two polls of a wait (default
+	// 5s, growing 1.5x per poll up to 6x it). Tests against a fake whose
+	// clock runs fast set it to milliseconds.
+	PollInterval time.Duration `yaml:"poll_interval" json:"poll_interval,omitempty"`
 }
 
 // Load reads and validates a spec file. Unknown keys are errors: a typo in

@@ -2,8 +2,10 @@ package strategy
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -101,9 +103,10 @@ func preflightStep(s *spec.Spec) Step {
 func retentionStep(s *spec.Spec) Step {
 	return fstep{
 		info: func() Info {
-			return Info{Name: StepRetention, Summary: "keep the source's binlogs for 168 h so the snapshot's position stays available (RDS)",
+			return Info{Name: StepRetention, Summary: "keep the source's binlogs for at least 168 h so the snapshot's position stays available (RDS; a longer retention is kept)",
 				Touches: []string{"source configuration"}, Precondition: "preflight passed", Undoable: false,
-				Calls:  sqlCalls(aws(s), "CALL mysql.rds_set_configuration('binlog retention hours', 168)"),
+				Calls: sqlCalls(aws(s), "CALL mysql.rds_show_configuration() -> binlog retention hours",
+					"CALL mysql.rds_set_configuration('binlog retention hours', 168) (only when shorter)"),
 				Arrows: []Arrow{{PDBShift, PSource, "binlog retention 168 h"}}}
 		},
 		do: func(ctx context.Context, e *Env) error {
@@ -115,10 +118,46 @@ func retentionStep(s *spec.Spec) Step {
 				e.Log.Info("binlog retention is the server's own setting (preflight checked it)")
 				return nil
 			}
-			_, err = src.DB.ExecContext(ctx, "CALL mysql.rds_set_configuration('binlog retention hours', 168)")
+			cur, err := rdsRetentionHours(ctx, src)
+			if err != nil {
+				return err
+			}
+			if cur >= rdsRetentionWant {
+				// Lowering a longer retention could cut another consumer's
+				// binlogs (another replica, CDC): keep it.
+				e.Log.Info("binlog retention already long enough", "hours", cur)
+				return nil
+			}
+			_, err = src.DB.ExecContext(ctx, "CALL mysql.rds_set_configuration('binlog retention hours', ?)", rdsRetentionWant)
 			return err
 		},
 	}
+}
+
+// rdsRetentionWant is the binlog retention (hours) the snapshot's position
+// needs to outlive a long restore.
+const rdsRetentionWant = 168
+
+// rdsRetentionHours reads RDS's binlog retention (0 when unset: RDS then
+// purges binlogs as soon as it can).
+func rdsRetentionHours(ctx context.Context, c *dbconn.Conn) (int, error) {
+	rows, err := c.DB.QueryContext(ctx, "CALL mysql.rds_show_configuration()")
+	if err != nil {
+		return 0, fmt.Errorf("reading the binlog retention: %w", err)
+	}
+	defer rows.Close()
+	hours := 0
+	for rows.Next() {
+		var name string
+		var value, desc sql.NullString
+		if err := rows.Scan(&name, &value, &desc); err != nil {
+			return 0, fmt.Errorf("reading the binlog retention: %w", err)
+		}
+		if name == "binlog retention hours" && value.Valid {
+			hours, _ = strconv.Atoi(value.String)
+		}
+	}
+	return hours, rows.Err()
 }
 
 func sqlCalls(on bool, calls ...string) []string {
@@ -158,6 +197,9 @@ func restoreStep(s *spec.Spec, from string) Step {
 				in.Calls = []string{fmt.Sprintf("rds:RestoreDBInstanceFromDBSnapshot DBInstanceIdentifier=%s DBSnapshotIdentifier=%s-%s DBInstanceClass=%s (default: the source's) DBSubnetGroupName/VpcSecurityGroupIds/DBParameterGroupName copied from %s Tags=%s",
 					s.Target.ID, s.Target.ID, provider.RoleEncryptedCopy, orDefault(s.Target.InstanceClass, "source's"), s.AWS.SourceInstance, tags(provider.RoleTarget)),
 					"rds:DescribeDBInstances (waiter: available)"}
+				if g := s.AWS.ParameterGroup; g != "" {
+					in.Calls = append([]string{"rds:ModifyDBParameterGroup DBParameterGroupName=" + g + " read_only=1 ApplyMethod=immediate (the target starts read-only)"}, in.Calls...)
+				}
 			}
 			return in
 		},
@@ -252,6 +294,9 @@ func replicateStep(s *spec.Spec, coordsStep string) Step {
 	return fstep{
 		info: func() Info {
 			host := orDefault(s.Replication.Host, "the target's address")
+			if aws(s) {
+				host = orDefault(s.Replication.Host, "the target endpoint's IPv4 address")
+			}
 			in := Info{Name: StepReplicate, Summary: "create replication user " + s.Replication.User + "@" + host + " on the source; the target replicates from the recorded coordinates (TLS " + s.Replication.TLS + "), read-only",
 				Touches: []string{"source: replication account", s.Target.ID + ": replication configuration, read_only"}, Precondition: "coordinates recorded; target restored", Undoable: true,
 				Arrows: []Arrow{{PDBShift, PSource, "CREATE USER " + s.Replication.User + " (REPLICATION SLAVE, REPLICATION CLIENT)"}, {PTarget, PSource, "replicate from the recorded file:pos"}}}
@@ -304,8 +349,14 @@ func replicateStep(s *spec.Spec, coordsStep string) Step {
 					return err
 				}
 			}
+			replHost := s.Replication.Host
+			if replHost == "" && aws(s) {
+				if replHost, err = endpointIP(ctx, tgt.Host()); err != nil {
+					return err
+				}
+			}
 			res, err := replication.Setup(ctx, src, tgt, replication.SetupOptions{
-				From: co, ReplUser: s.Replication.User, ReplHost: s.Replication.Host, TLS: s.Replication.TLS, SourceAddr: s.Replication.SourceAddr,
+				From: co, ReplUser: s.Replication.User, ReplHost: replHost, TLS: s.Replication.TLS, SourceAddr: s.Replication.SourceAddr,
 			})
 			if err != nil {
 				return err
@@ -374,10 +425,14 @@ func cutoverStep(s *spec.Spec) Step {
 			if s.Maintenance != nil {
 				sum += "; as a read-only maintenance window: maintenance on, switch while read-only, read checks, open writes, write checks, then " + map[bool]string{true: "point back", false: "keep the target"}[s.Maintenance.PointBack]
 			}
-			return Info{Name: StepCutover, Summary: sum, Touches: []string{"source: read_only", s.Target.ID + ": writable", "traffic"},
+			in := Info{Name: StepCutover, Summary: sum, Touches: []string{"source: read_only", s.Target.ID + ": writable", "traffic"},
 				Precondition: "target in sync", Undoable: false, PointOfNoReturn: true,
 				Arrows: []Arrow{{PDBShift, PSource, "fence (read_only), drain, record final coordinates"}, {PTarget, PSource, "execute exactly the final coordinates"},
 					{PDBShift, PTarget, "promote: reset replication, writable"}, {PDBShift, PApp, "switch traffic (" + s.Cutover.Switch.Kind + ")"}}}
+			if aws(s) {
+				in.Calls = awsCutoverCalls(s)
+			}
+			return in
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) { return e.Journal.Done(StepCutover), nil },
 		do: func(ctx context.Context, e *Env) error {
@@ -440,4 +495,47 @@ func hostOf(acct string) string {
 		}
 	}
 	return ""
+}
+
+// endpointIP is the IPv4 address an RDS endpoint name resolves to. The
+// source sees the target's replication connection from that address, not
+// from the name (RDS runs with skip_name_resolve), so an account for the
+// name would be refused. Set replication.host (the VPC's pattern, e.g.
+// 10.0.%) where the address can change (Multi-AZ failover).
+func endpointIP(ctx context.Context, host string) (string, error) {
+	if net.ParseIP(host) != nil {
+		return host, nil
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return "", fmt.Errorf("resolving the target endpoint %s for the replication account's host (or set replication.host): %w", host, err)
+	}
+	for _, a := range addrs {
+		if v4 := a.IP.To4(); v4 != nil {
+			return v4.String(), nil
+		}
+	}
+	return "", fmt.Errorf("the target endpoint %s has no IPv4 address: set replication.host", host)
+}
+
+// awsCutoverCalls are the cutover's control-plane calls on RDS.
+func awsCutoverCalls(s *spec.Spec) []string {
+	calls := sqlCalls(true, "ALTER USER <app account> ACCOUNT LOCK; CALL mysql.rds_kill(<session>) (on the source)",
+		"CALL mysql.rds_reset_external_master (on the target)")
+	if g := s.AWS.ParameterGroup; g != "" {
+		calls = append(calls, "rds:ModifyDBParameterGroup DBParameterGroupName="+g+" read_only=0 ApplyMethod=immediate",
+			"rds:DescribeDBInstances DBInstanceIdentifier="+s.Target.ID+" (ParameterApplyStatus in-sync; then @@read_only=0)")
+	} else {
+		calls = append(calls, "(no aws.parameter_group: the target shares the source's group and cannot be opened; the cutover gate refuses it)")
+	}
+	if sw := s.Cutover.Switch; sw.Kind == "route53" {
+		calls = append(calls, fmt.Sprintf("route53:ChangeResourceRecordSets HostedZoneId=%s UPSERT CNAME %s -> %s endpoint TTL=5", sw.ZoneID, sw.Record, s.Target.ID),
+			"route53:GetChange (until INSYNC)")
+	}
+	if !s.Cutover.Reverse {
+		calls = append(calls, fmt.Sprintf("ec2:CreateSecurityGroup GroupName=dbshift-fence-<run id> VpcId=(from %s's subnet group) Tags=%s", s.AWS.SourceInstance, tags(provider.RoleFenceGroup)),
+			"ec2:RevokeSecurityGroupEgress (all: the group allows nothing)",
+			"rds:ModifyDBInstance DBInstanceIdentifier="+s.AWS.SourceInstance+" VpcSecurityGroupIds=[fence] ApplyImmediately=true (until only the fence is active)")
+	}
+	return calls
 }

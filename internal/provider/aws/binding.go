@@ -20,7 +20,10 @@ type BindConfig struct {
 	// AdminUser, PasswordFile and PasswordEnv are how dbshift logs in to
 	// every instance: RDS read replicas and restores keep the source's
 	// master user and password.
-	AdminUser    string
+	AdminUser string
+	// SourceDSN, when set, is the model of every instance's DSN: its user,
+	// database and parameters (timeouts, TLS) with the instance's endpoint.
+	SourceDSN    string
 	PasswordFile string
 	PasswordEnv  string
 	// Target settings that override the source's.
@@ -51,7 +54,8 @@ func NewRDS(api *Provider, c BindConfig) *RDS {
 // endpoint from aws:, the admin user from the source DSN, credentials from
 // the SDK's default chain.
 func NewFromSpec(ctx context.Context, s *spec.Spec, log *slog.Logger) (*RDS, error) {
-	api, err := New(ctx, Config{Region: s.AWS.Region, Profile: s.AWS.Profile, Endpoint: s.AWS.Endpoint, Logger: log})
+	api, err := New(ctx, Config{Region: s.AWS.Region, Profile: s.AWS.Profile, Endpoint: s.AWS.Endpoint, Logger: log,
+		PollMin: s.AWS.PollInterval, PollMax: 6 * s.AWS.PollInterval})
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +64,7 @@ func NewFromSpec(ctx context.Context, s *spec.Spec, log *slog.Logger) (*RDS, err
 		return nil, fmt.Errorf("reading the admin user from source.dsn: %w", err)
 	}
 	return NewRDS(api, BindConfig{
-		SourceID: s.AWS.SourceInstance, AdminUser: dsn.User,
+		SourceID: s.AWS.SourceInstance, AdminUser: dsn.User, SourceDSN: s.Source.DSN,
 		PasswordFile: s.Source.PasswordFile, PasswordEnv: s.Source.PasswordEnv,
 		SubnetGroup: s.AWS.SubnetGroup, ParameterGroup: s.AWS.ParameterGroup, SecurityGroupIDs: s.AWS.SecurityGroupIDs,
 	}), nil
@@ -81,9 +85,20 @@ func (r *RDS) instance(i Instance, role string) provider.Instance {
 		PasswordFile: r.cfg.PasswordFile, PasswordEnv: r.cfg.PasswordEnv}
 	if i.Address != "" {
 		out.Addr = net.JoinHostPort(i.Address, strconv.Itoa(i.Port))
-		out.DSN = r.cfg.AdminUser + "@tcp(" + out.Addr + ")/"
+		out.DSN = r.dsnFor(out.Addr)
 	}
 	return out
+}
+
+// dsnFor is the source DSN pointed at addr; the password is never in it.
+func (r *RDS) dsnFor(addr string) string {
+	if r.cfg.SourceDSN != "" {
+		if cfg, _, err := dbconn.ParseDSN(r.cfg.SourceDSN); err == nil {
+			cfg.Net, cfg.Addr, cfg.Passwd = "tcp", addr, ""
+			return cfg.FormatDSN()
+		}
+	}
+	return r.cfg.AdminUser + "@tcp(" + addr + ")/"
 }
 
 func snapshot(s Snapshot, role string) provider.Snapshot {
@@ -167,6 +182,13 @@ func (r *RDS) Restore(ctx context.Context, snap provider.Snapshot, req provider.
 		// The target's parameter group may be shared (with the source, by
 		// default): changing it here could change other instances.
 		return provider.Instance{}, fmt.Errorf("restoring %s: on aws, target parameters come from aws.parameter_group (a group for the target only), not target.parameters", req.ID)
+	}
+	if r.cfg.ParameterGroup != "" {
+		// The target's own group: it starts read-only, as a replica must
+		// until the cutover opens it through the same group.
+		if err := r.api.ModifyParameters(ctx, r.cfg.ParameterGroup, []Param{{Name: "read_only", Value: "1", Immediate: true}}); err != nil {
+			return provider.Instance{}, fmt.Errorf("restoring %s: %w", req.ID, err)
+		}
 	}
 	_, err = r.api.RestoreFromSnapshot(ctx, RestoreRequest{RunID: req.RunID, SnapshotID: snap.ID, TargetID: req.ID,
 		SettingsFrom: req.CopyFrom.ID, InstanceClass: req.InstanceClass, SubnetGroup: r.cfg.SubnetGroup,
@@ -254,4 +276,37 @@ func (r *RDS) DeleteSnapshot(ctx context.Context, snap provider.Snapshot) error 
 		return fmt.Errorf("deleting DB snapshot %s: it has no %s tag: %w", snap.ID, TagRunID, ErrNotOurs)
 	}
 	return r.api.DeleteSnapshotWhenPossible(ctx, snap.ID, r.wait(nil))
+}
+
+// FenceSourceForGood attaches the run's deny-all security group (created,
+// tagged, or adopted) to the source as its only group and waits until it is
+// the only active one: after cutover no client, and no replica, reaches the
+// old source any more. It returns the group's id.
+func (r *RDS) FenceSourceForGood(ctx context.Context, runID string) (string, error) {
+	src, err := r.api.DescribeInstance(ctx, r.cfg.SourceID)
+	if err != nil {
+		return "", err
+	}
+	if src.VpcID == "" {
+		return "", fmt.Errorf("fencing %s: it is in no VPC (no DB subnet group), so no security group can fence it", src.ID)
+	}
+	sg, err := r.api.CreateFenceSecurityGroup(ctx, FenceRequest{RunID: runID, VpcID: src.VpcID, Name: "dbshift-fence-" + runID})
+	if err != nil {
+		return "", err
+	}
+	if _, err := r.api.SetSecurityGroups(ctx, src.ID, []string{sg}, r.wait(nil)); err != nil {
+		return sg, err
+	}
+	r.api.log.Info("old source fenced off the network", "instance", src.ID, "security_group", sg)
+	return sg, nil
+}
+
+// TargetReadOnly is how the cutover opens the target: through the target's
+// own parameter group (aws.parameter_group). Without one, the target shares
+// the source's group, and nil says the cutover cannot open it.
+func (r *RDS) TargetReadOnly(targetID string) *ParameterGroupReadOnly {
+	if r.cfg.ParameterGroup == "" {
+		return nil
+	}
+	return &ParameterGroupReadOnly{API: r.api, InstanceID: targetID, Group: r.cfg.ParameterGroup}
 }

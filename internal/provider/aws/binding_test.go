@@ -88,6 +88,24 @@ func TestRDS_ProviderInterfaceRunbook1(t *testing.T) {
 	}
 }
 
+func TestNewFromSpec_InstanceDSNKeepsTheSourceDSNsSettings(t *testing.T) {
+	f := awsfake.New(awsfake.Options{})
+	t.Cleanup(f.Close)
+	f.AddInstance(awsfake.InstanceSpec{ID: "prod"})
+	p := newProviderFor(t, f, nil)
+	for _, tc := range []struct{ dsn, want string }{
+		{"admin@tcp(db.example.com:3306)/app?readTimeout=30s", "admin@tcp(prod.cfake.us-east-1.rds.amazonaws.com:3306)/app?readTimeout=30s"},
+		{"mysql://admin@db.example.com/app", "admin@tcp(prod.cfake.us-east-1.rds.amazonaws.com:3306)/app"},
+		{"", "admin@tcp(prod.cfake.us-east-1.rds.amazonaws.com:3306)/"},
+	} {
+		r := NewRDS(p, BindConfig{SourceID: "prod", AdminUser: "admin", SourceDSN: tc.dsn})
+		src, err := r.Source(context.Background())
+		if err != nil || src.DSN != tc.want {
+			t.Errorf("source DSN %q: instance DSN %q (%v), want %q", tc.dsn, src.DSN, err, tc.want)
+		}
+	}
+}
+
 func TestNewFromSpec_ReachesTheSource(t *testing.T) {
 	f := awsfake.New(awsfake.Options{})
 	t.Cleanup(f.Close)

@@ -261,8 +261,10 @@ func readSlaveInfo(dir string) (replication.Coordinates, error) {
 	if m := slaveGTIDRe.FindSubmatch(b); m != nil {
 		co.GTID = string(m[1])
 	}
-	if co.File == "" || co.Position == 0 {
-		return co, fmt.Errorf("xtrabackup_slave_info in %s has no file:pos: %q", dir, strings.TrimSpace(string(b)))
+	// A replica using GTID records only gtid_slave_pos; the clone then
+	// replicates by GTID.
+	if (co.File == "" || co.Position == 0) && co.GTID == "" {
+		return co, fmt.Errorf("xtrabackup_slave_info in %s has no coordinates: %q", dir, strings.TrimSpace(string(b)))
 	}
 	return co, nil
 }

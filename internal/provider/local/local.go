@@ -372,11 +372,12 @@ func (p *Provider) CreateReplica(ctx context.Context, req provider.ReplicaReques
 	if done {
 		return p.ensureStarted(ctx, r)
 	}
-	src := req.Source
-	if src.DSN == "" {
-		src = p.source
+	if req.Source.DSN != "" && req.Source.DSN != p.source.DSN {
+		// The clone carries the source's accounts and replicates from it;
+		// another server would need a provider of its own.
+		return provider.Instance{}, fmt.Errorf("creating replica %s: the local provider replicates its source %s, not %s", req.ID, p.source.ID, req.Source.ID)
 	}
-	inst, _, err := p.clone(ctx, &r, src, false, nil, nil, prog, "replica")
+	inst, _, err := p.clone(ctx, &r, p.source, false, nil, nil, prog, "replica")
 	if err != nil {
 		return inst, fmt.Errorf("creating replica %s: %w", req.ID, err)
 	}
@@ -463,7 +464,7 @@ func (p *Provider) clone(ctx context.Context, r *resource, from provider.Instanc
 		}
 	}
 	report(90, "attaching to the source at "+co.String())
-	if _, err := replication.Setup(ctx, srcConn, c, replication.SetupOptions{From: co, ReplUser: cloneReplUser}); err != nil {
+	if _, err := replication.Setup(ctx, srcConn, c, replication.SetupOptions{From: co, UseGTID: co.File == "", ReplUser: cloneReplUser}); err != nil {
 		return provider.Instance{}, co, fmt.Errorf("attaching %s to the source: %w", si.Name, err)
 	}
 	r.Status = statusAvailable

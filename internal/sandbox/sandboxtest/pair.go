@@ -2,6 +2,7 @@ package sandboxtest
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -65,4 +66,39 @@ func AppConn(t testing.TB, inst *sandbox.Instance) *dbconn.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// ReadOnly reads @@read_only of c or fails the test.
+func ReadOnly(t testing.TB, c *dbconn.Conn) bool {
+	t.Helper()
+	ro, err := replication.ReadOnly(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ro
+}
+
+// MissingIDs returns the ids of want that app.w on db lacks.
+func MissingIDs(t testing.TB, db *sql.DB, want []int64) []int64 {
+	t.Helper()
+	have := map[int64]bool{}
+	rows, err := db.Query("SELECT id FROM app.w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		have[id] = true
+	}
+	var out []int64
+	for _, id := range want {
+		if !have[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
