@@ -158,7 +158,7 @@ type run struct {
 	r        *Report
 	final    replication.Coordinates
 	promoted replication.Coordinates
-	block    *commitBlock // MariaDB: held from the fence to promotion
+	block    *commitBlock // MariaDB: held from the fence until traffic switched
 }
 
 func (c *run) afterPromote() (*Report, error) {
@@ -180,6 +180,10 @@ func (c *run) afterPromote() (*Report, error) {
 	if err := c.hook(HookAfterSwitch); err != nil {
 		c.r.Warnings = append(c.r.Warnings, err.Error())
 	}
+	// Once more, after the switch and before reverse replication makes the
+	// old source's binlog grow with the new primary's events: a privileged
+	// write that raced the release of the commit block lands here.
+	c.checkSourceStill()
 	// 9. The old source stays fenced; optionally it replicates back.
 	if c.o.Reverse {
 		if err := c.phase("reverse", c.reverse); err != nil {
@@ -193,9 +197,6 @@ func (c *run) afterPromote() (*Report, error) {
 			return c.r, c.finishErr(fmt.Errorf("promoted and switched, but the old source was not fenced off the network; it stays fenced by %s (re-run with --resume): %w", c.o.Fence.Describe(), err))
 		}
 	}
-	// Once more at the end: a privileged write that raced the release of
-	// the commit block, or came while switching, lands here.
-	c.checkSourceStill()
 	// 10. Report.
 	c.r.complete()
 	if err := c.o.Journal.Append(stepReport, "done", map[string]string{"outcome": c.r.Outcome}); err != nil {

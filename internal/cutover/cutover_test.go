@@ -172,13 +172,13 @@ func TestRun_BackAndForthUnderWritesLosesNothing(t *testing.T) {
 func TestRun_AbortsWhenTargetCannotCatchUp(t *testing.T) {
 	p := newPair(t)
 	ctx := context.Background()
-	// The hook delays the target's SQL thread after the gate passed, so
-	// the catch-up wait must time out.
+	// After the gate, the hook delays the target's SQL thread and writes on
+	// the source, so the catch-up wait after the fence must time out.
 	delay := fmt.Sprintf("mariadb --defaults-extra-file=%s -e 'STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=30; START SLAVE'", p.clientCf[p.instB.Name])
 	exec(t, p.a.DB, "INSERT INTO app.w (id) VALUES (1)")
 	rep, err := cutover.Run(ctx, p.a, p.b, cutover.Options{
 		Journal: newJournal(t), CatchupTimeout: time.Second, GateStable: 100 * time.Millisecond,
-		Hooks: []cutover.Hook{{Phase: cutover.HookAfterFence, Command: delay + " && mariadb --defaults-extra-file=" + p.clientCf[p.instA.Name] + " -e 'INSERT INTO app.w (id) VALUES (2)'"}},
+		Hooks: []cutover.Hook{{Phase: cutover.HookBeforeFence, Command: delay + " && mariadb --defaults-extra-file=" + p.clientCf[p.instA.Name] + " -e 'INSERT INTO app.w (id) VALUES (2)'"}},
 	})
 	if !errors.Is(err, cutover.ErrAborted) || rep.Outcome != "aborted" {
 		t.Fatalf("err = %v, outcome %q; want aborted", err, rep.Outcome)

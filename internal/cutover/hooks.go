@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -42,6 +43,11 @@ func runHook(ctx context.Context, hooks []Hook, phase, sourceAddr, targetAddr st
 		}
 		hctx, cancel := context.WithTimeout(ctx, t)
 		cmd := exec.CommandContext(hctx, "/bin/sh", "-c", h.Command)
+		// A hook's children (a client blocked on the fence, say) die with it:
+		// its own process group, killed whole, and a bounded wait for pipes.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = 2 * time.Second
 		cmd.Env = append(environWithoutSecrets(), "DBSHIFT_PHASE="+phase, "DBSHIFT_SOURCE_ADDR="+sourceAddr, "DBSHIFT_TARGET_ADDR="+targetAddr)
 		b, err := cmd.CombinedOutput()
 		cancel()
