@@ -41,21 +41,7 @@ func rdsPoolEnv(t *testing.T) (*awsfake.Server, *sandbox.Instance, map[string]st
 			t.Errorf("applying innodb_buffer_pool_size=%s on the server behind %s: %v", v, id, err)
 		}
 	})
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(5 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				f.Advance(5 * time.Second)
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	runFakeClock(t, f)
 
 	cfg := t.TempDir()
 	return f, inst, map[string]string{"DBSHIFT_SERVER_PASSWORD": inst.Password,
@@ -143,4 +129,25 @@ func TestBufferpoolResize_RDSParameterGroupSteps(t *testing.T) {
 	if !errors.Is(err, errPendingReboot) || !strings.Contains(err.Error(), "only when prod reboots") {
 		t.Errorf("step on a pending-reboot instance: %v", err)
 	}
+}
+
+// runFakeClock runs the fake's clock about 1000x faster than the wall
+// clock until the test ends.
+func runFakeClock(t *testing.T, f *awsfake.Server) {
+	t.Helper()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(5 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				f.Advance(5 * time.Second)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
 }

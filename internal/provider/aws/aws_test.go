@@ -393,6 +393,24 @@ func TestParameters_ReadOnlyFenceApplied(t *testing.T) {
 	}
 }
 
+// A change waiting for a reboot keeps the instance pending-reboot, as on
+// RDS: a later immediate change does not make it in-sync.
+func TestParameters_PendingRebootStaysPending(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if err := e.p.ModifyParameters(ctx, "prod-mariadb1011", []Param{{Name: "max_connections", Value: "500"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.ModifyParameters(ctx, "prod-mariadb1011", []Param{{Name: "innodb_buffer_pool_size", Value: "536870912", Immediate: true}}); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.Advance(time.Hour)
+	i, err := e.p.WaitParametersInSync(ctx, "prod", wait)
+	if !errors.Is(err, ErrFailed) || i.ParameterApplyStatus != "pending-reboot" {
+		t.Fatalf("wait: %v, %q; want ErrFailed on pending-reboot", err, i.ParameterApplyStatus)
+	}
+}
+
 // newProviderFor is a fresh provider (a new dbshift process) on the fake:
 // static credentials, the fake's clock, fast SDK retry backoff.
 func newProviderFor(t testing.TB, f *awsfake.Server, mod func(*Config)) *Provider {
