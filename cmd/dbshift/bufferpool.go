@@ -86,8 +86,17 @@ func (c *BufferpoolResizeCmd) Run(app *App) error {
 		} else if reason != "" {
 			return usage("%s", reason)
 		}
+		others, err := rp.alsoChanged(app.Ctx)
+		if err != nil {
+			return failed("%v", err)
+		}
 		rz.UseSetFunc(rp.set)
 		target = fmt.Sprintf("RDS instance %s (parameter group %s)", c.RDSInstance, c.RDSParameterGroup)
+		if len(others) > 0 {
+			target += fmt.Sprintf(" AND, through the same group, unwatched: %s", strings.Join(others, ", "))
+			fmt.Fprintf(app.Stderr, "dbshift: parameter group %s is also used by %s: their innodb_buffer_pool_size changes too, and dbshift watches only %s\n",
+				c.RDSParameterGroup, strings.Join(others, ", "), c.RDSInstance)
+		}
 		rz.Name = fmt.Sprintf("%s, RDS instance %s", conn, c.RDSInstance)
 	}
 	s := rz.Settings

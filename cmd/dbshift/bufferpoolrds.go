@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,13 @@ func (r *rdsBufferPool) check(ctx context.Context) (usageReason string, err erro
 		return "", fmt.Errorf("%w: parameter group %s of %s already has changes waiting for a reboot; reboot the instance (dbshift will not) or undo them, then re-run", errPendingReboot, r.group, r.instance)
 	}
 	return "", nil
+}
+
+// alsoChanged lists the other instances using the group: every step
+// resizes their pools too, unwatched.
+func (r *rdsBufferPool) alsoChanged(ctx context.Context) ([]string, error) {
+	ids, err := r.api.InstancesUsingParameterGroup(ctx, r.group)
+	return slices.DeleteFunc(ids, func(id string) bool { return id == r.instance }), err
 }
 
 // set is one step: ModifyDBParameterGroup (immediate), wait for in-sync,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,12 +65,16 @@ func serverPoolSize(t *testing.T, inst *sandbox.Instance) uint64 {
 }
 
 // One RDS-mode resize of two steps goes through the parameter group and
-// ends with the per-step table; then a reboot pending on the instance stops
+// ends with the per-step table, naming the other instance the group
+// reaches; then a reboot pending on the instance stops
 // the next run before it changes anything, saying so.
 func TestBufferpoolResize_RDSParameterGroupSteps(t *testing.T) {
 	f, inst, env := rdsPoolEnv(t)
 	rdsArgs := []string{"bufferpool", "resize", "--dsn", inst.DSN(), "--rds-instance", "prod", "--rds-parameter-group", "bp",
 		"--aws-endpoint", f.URL(), "--aws-poll-interval", "20ms", "--pause", "300ms", "--resize-timeout", "20s", "--yes"}
+
+	// A replica sharing the group changes too: dbshift says so.
+	f.AddInstance(awsfake.InstanceSpec{ID: "replica", ParameterGroup: "bp"})
 
 	code, stdout, stderr := runCLI(t, env, append(rdsArgs, "--to", "512M", "--step", "128M")...)
 	if code != 0 {
@@ -79,6 +84,9 @@ func TestBufferpoolResize_RDSParameterGroupSteps(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
+	}
+	if !strings.Contains(stderr, "parameter group bp is also used by replica") {
+		t.Errorf("the replica sharing the group is not named:\n%s", stderr)
 	}
 	if !strings.Contains(stderr, "parameter group bp on prod: in-sync") {
 		t.Errorf("no in-sync progress on stderr:\n%s", stderr)
@@ -96,6 +104,22 @@ func TestBufferpoolResize_RDSParameterGroupSteps(t *testing.T) {
 		if c.Action == "ModifyDBParameterGroup" && c.Params.Get("Parameters.Parameter.1.ApplyMethod") != "immediate" {
 			t.Errorf("ModifyDBParameterGroup without ApplyMethod=immediate: %v", c.Params)
 		}
+	}
+
+	// Groups RDS or the instance would not take: refused before any change.
+	for _, tc := range []struct{ group, want string }{
+		{"default.mariadb10.11", "is a default parameter group"},
+		{"other", "prod uses parameter group bp, not --rds-parameter-group other"},
+	} {
+		args := slices.Clone(rdsArgs)
+		args[slices.Index(args, "bp")] = tc.group
+		code, _, stderr := runCLI(t, env, append(args, "--to", "256M")...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--rds-parameter-group %s: exit %d, want 2 with %q: %s", tc.group, code, tc.want, stderr)
+		}
+	}
+	if n := f.CallCount("ModifyDBParameterGroup"); n != 2 {
+		t.Errorf("%d ModifyDBParameterGroup calls after refused runs, want 2", n)
 	}
 
 	// A static change someone left waiting for a reboot.

@@ -411,6 +411,27 @@ func TestParameters_PendingRebootStaysPending(t *testing.T) {
 	}
 }
 
+func TestInstancesUsingParameterGroup_AcrossPages(t *testing.T) {
+	f := awsfake.New(awsfake.Options{PageSize: 2})
+	t.Cleanup(f.Close)
+	f.AddParameterGroup("shared", "mariadb10.11", nil)
+	f.AddParameterGroup("other", "mariadb10.11", nil)
+	for _, id := range []string{"a", "b", "c", "d"} {
+		g := "shared"
+		if id == "c" {
+			g = "other"
+		}
+		f.AddInstance(awsfake.InstanceSpec{ID: id, ParameterGroup: g})
+	}
+	got, err := newProviderFor(t, f, nil).InstancesUsingParameterGroup(context.Background(), "shared")
+	if err != nil || !slices.Equal(got, []string{"a", "b", "d"}) {
+		t.Fatalf("got %v, %v; want [a b d]", got, err)
+	}
+	if n := f.CallCount("DescribeDBInstances"); n != 2 {
+		t.Errorf("%d DescribeDBInstances pages, want 2", n)
+	}
+}
+
 // newProviderFor is a fresh provider (a new dbshift process) on the fake:
 // static credentials, the fake's clock, fast SDK retry backoff.
 func newProviderFor(t testing.TB, f *awsfake.Server, mod func(*Config)) *Provider {
