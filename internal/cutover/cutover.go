@@ -144,6 +144,7 @@ func Run(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, 
 	}
 	// 7. Point of no return.
 	if err := c.phase("promote", c.promote); err != nil {
+		c.releaseBlockAfterPromotion()
 		return r, c.finishErr(fmt.Errorf("promote (past the point of no return; re-run with --resume): %w", err))
 	}
 	return c.afterPromote()
@@ -157,6 +158,7 @@ type run struct {
 	r        *Report
 	final    replication.Coordinates
 	promoted replication.Coordinates
+	block    *commitBlock // MariaDB: held from the fence to promotion
 }
 
 func (c *run) afterPromote() (*Report, error) {
@@ -168,7 +170,11 @@ func (c *run) afterPromote() (*Report, error) {
 	c.checkSourceStill()
 	// 8. Switch traffic. A failure here leaves the target promoted and the
 	// source fenced: report it and let --resume finish the switch.
-	if err := c.phase("switch", c.switchTraffic); err != nil {
+	err := c.phase("switch", c.switchTraffic)
+	// Traffic has moved (or could not): commits that waited behind the
+	// MariaDB commit block are killed, never acknowledged, not let through.
+	c.releaseBlockAfterPromotion()
+	if err != nil {
 		return c.r, c.finishErr(fmt.Errorf("promoted, but traffic was not switched (re-run with --resume): %w", err))
 	}
 	if err := c.hook(HookAfterSwitch); err != nil {
@@ -187,6 +193,9 @@ func (c *run) afterPromote() (*Report, error) {
 			return c.r, c.finishErr(fmt.Errorf("promoted and switched, but the old source was not fenced off the network; it stays fenced by %s (re-run with --resume): %w", c.o.Fence.Describe(), err))
 		}
 	}
+	// Once more at the end: a privileged write that raced the release of
+	// the commit block, or came while switching, lands here.
+	c.checkSourceStill()
 	// 10. Report.
 	c.r.complete()
 	if err := c.o.Journal.Append(stepReport, "done", map[string]string{"outcome": c.r.Outcome}); err != nil {
@@ -212,6 +221,9 @@ func (c *run) checkSourceStill() {
 	}
 	if n <= 0 {
 		n = 1
+	}
+	if n <= c.r.SourceWritesAfterFinal {
+		return
 	}
 	c.r.SourceWritesAfterFinal = n
 	c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("the old source moved from %s to %s after the final coordinates: writes by accounts that bypass read_only (SUPER / READ ONLY ADMIN on MariaDB) are NOT on the new primary", c.final, now))
@@ -308,7 +320,31 @@ func (c *run) fence() error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	c.r.FenceObserved = time.Now()
+	block, err := blockCommits(c.ctx, c.src, c.o.FenceTimeout)
+	if err != nil {
+		return fmt.Errorf("fence: blocking commits of accounts read_only does not bind: %w", err)
+	}
+	c.block = block
 	return c.o.Journal.Append(stepFence, "done", nil)
+}
+
+// releaseBlockAfterPromotion ends the block once the old source is no
+// longer the primary: sessions waiting to commit are killed.
+func (c *run) releaseBlockAfterPromotion() {
+	if err := c.releaseBlock(context.WithoutCancel(c.ctx), true); err != nil {
+		c.r.Warnings = append(c.r.Warnings, err.Error())
+	}
+}
+
+// releaseBlock ends the MariaDB commit block (see commitBlock).
+func (c *run) releaseBlock(ctx context.Context, kill bool) error {
+	n, err := c.block.release(ctx, c.src, kill)
+	c.block = nil
+	if n > 0 {
+		c.r.KilledBlockedCommits = n
+		c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%d session(s) of accounts read_only does not bind tried to commit on the old source after the fence; they were killed, never acknowledged", n))
+	}
+	return err
 }
 
 func (c *run) drain() error {
@@ -473,6 +509,11 @@ func (c *run) abort(cause error, unfence bool) (*Report, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 30*time.Second)
 	defer cancel()
 	var errs []error
+	// Before the point of no return the source stays the primary: commits
+	// waiting behind the block go through.
+	if err := c.releaseBlock(ctx, false); err != nil {
+		errs = append(errs, err)
+	}
 	if unfence {
 		if err := c.o.Fence.Unfence(ctx, c.src); err != nil {
 			errs = append(errs, fmt.Errorf("UNFENCE FAILED, the source may still refuse writes: %w", err))

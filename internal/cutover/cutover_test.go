@@ -416,7 +416,7 @@ func TestRun_WriteBypassingReadOnlyIsReported(t *testing.T) {
 	// The admin account holds READ ONLY ADMIN: read_only does not stop it.
 	write := fmt.Sprintf("mariadb --defaults-extra-file=%s -e 'INSERT INTO app.w (id) VALUES (999)'", p.clientCf[p.instA.Name])
 	rep, err := cutover.Run(context.Background(), p.a, p.b, cutover.Options{Journal: newJournal(t), GateStable: 100 * time.Millisecond,
-		Hooks: []cutover.Hook{{Phase: cutover.HookAfterPromote, Command: write}}})
+		Hooks: []cutover.Hook{{Phase: cutover.HookAfterSwitch, Command: write}}})
 	if err == nil || rep.SourceWritesAfterFinal <= 0 {
 		t.Fatalf("a write on the old source after the final coordinates went unreported: err=%v bytes=%d", err, rep.SourceWritesAfterFinal)
 	}
@@ -473,4 +473,74 @@ func TestRun_FenceOldAfterTheSwitchAndResumeFinishesIt(t *testing.T) {
 	if len(calls) != 2 || !calls[0] || !calls[1] {
 		t.Fatalf("FenceOld calls (switched at the time): %v, want two, both after the switch", calls)
 	}
+}
+
+// TestRun_PrivilegedWriterNeverLosesSilently: on MariaDB accounts with
+// READ ONLY ADMIN bypass read_only. A misbehaving privileged writer hammers
+// the source through the cutover; every write it got acknowledged is on the
+// new primary, or the cutover fails and reports the bytes the old source took
+// after its final coordinates. Nothing is lost silently.
+func TestRun_PrivilegedWriterNeverLosesSilently(t *testing.T) {
+	p := newPair(t)
+	admin := sandboxtest.Conn(t, p.instA) // READ ONLY ADMIN: read_only does not bind it
+	var mu sync.Mutex
+	var acked []int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(3 * time.Millisecond)
+		defer tick.Stop()
+		for id := int64(1000); ; id++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := admin.DB.ExecContext(ctx, "INSERT INTO app.w (id) VALUES (?)", id)
+			cancel()
+			if err == nil {
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		}
+	}()
+	// The traffic switch is when the application stops writing to the old
+	// source: everything it got acknowledged before falls under the
+	// protocol's checks.
+	sw := &stopOnSwitch{stop: func() { close(stop); <-done }}
+	rep, err := cutover.Run(context.Background(), p.a, p.b, cutover.Options{Journal: newJournal(t), GateStable: 100 * time.Millisecond,
+		DrainTimeout: 5 * time.Second, KillAfter: 100 * time.Millisecond, Switch: sw})
+	if !sw.switched {
+		close(stop)
+		<-done
+	}
+	if rep == nil {
+		t.Fatalf("cutover: %v", err)
+	}
+	mu.Lock()
+	missing := sandboxtest.MissingIDs(t, p.b.DB, acked)
+	mu.Unlock()
+	t.Logf("privileged writer: %d acknowledged, %d missing on the new primary; cutover err=%v, source bytes after final=%d, killed blocked commits=%d, killed blockers=%d",
+		len(acked), len(missing), err, rep.SourceWritesAfterFinal, rep.KilledBlockedCommits, len(rep.Blockers))
+	if len(missing) > 0 && (err == nil || rep.SourceWritesAfterFinal == 0) {
+		t.Fatalf("%d acknowledged writes missing on the new primary and the cutover reported success", len(missing))
+	}
+}
+
+// stopOnSwitch stands for an application that moves to the new primary at
+// the switch.
+type stopOnSwitch struct {
+	stop     func()
+	switched bool
+}
+
+func (s *stopOnSwitch) Name() string                                                      { return "stop-on-switch" }
+func (s *stopOnSwitch) Check(context.Context, switcher.Endpoint, switcher.Endpoint) error { return nil }
+func (s *stopOnSwitch) Switch(context.Context, switcher.Endpoint, switcher.Endpoint) error {
+	s.stop()
+	s.switched = true
+	return nil
 }

@@ -39,6 +39,9 @@ type Report struct {
 	// SourceWritesAfterFinal counts binlog bytes the old source wrote after
 	// its final coordinates (accounts that bypass read_only): not on the new
 	// primary. 0 when none.
+	// KilledBlockedCommits counts sessions killed while waiting to commit
+	// behind the MariaDB commit block past the point of no return.
+	KilledBlockedCommits   int       `json:"killed_blocked_commits"`
 	SourceWritesAfterFinal int64     `json:"source_writes_after_final_bytes"`
 	HookOutput             []string  `json:"hook_output,omitempty"`
 	FenceStart             time.Time `json:"fence_start"`
