@@ -8,6 +8,7 @@ import (
 	"github.com/dbshift/dbshift/internal/bufferpool"
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/progress"
+	awsprov "github.com/dbshift/dbshift/internal/provider/aws"
 )
 
 // BufferpoolCmd groups the buffer pool commands.
@@ -30,6 +31,14 @@ type BufferpoolResizeCmd struct {
 	Timeout      time.Duration `name:"resize-timeout" default:"30m" help:"Give up waiting for one step's resize after this."`
 	Format       string        `name:"format" enum:"text,json" default:"text" help:"Output format (${enum})."`
 	Yes          bool          `name:"yes" help:"Change the server without asking."`
+	// RDS mode: each step is a parameter group change; --dsn still
+	// connects to the instance for the status wait and the health watch.
+	RDSInstance       string        `name:"rds-instance" placeholder:"ID" help:"RDS mode: the DB instance identifier behind --dsn; each step modifies --rds-parameter-group instead of SET GLOBAL."`
+	RDSParameterGroup string        `name:"rds-parameter-group" placeholder:"NAME" help:"RDS mode: the instance's custom DB parameter group."`
+	AWSRegion         string        `name:"aws-region" help:"RDS mode: AWS region (default: the SDK's, e.g. AWS_REGION)."`
+	AWSProfile        string        `name:"aws-profile" help:"RDS mode: shared-config profile (default: the SDK's default credential chain)."`
+	AWSEndpoint       string        `name:"aws-endpoint" help:"RDS mode: API endpoint override (a VPC endpoint, or a test server)."`
+	AWSPoll           time.Duration `name:"aws-poll-interval" default:"5s" help:"RDS mode: first wait between two polls of the parameter group status (backs off to 6x)."`
 }
 
 func (c *BufferpoolResizeCmd) Run(app *App) error {
@@ -47,6 +56,9 @@ func (c *BufferpoolResizeCmd) Run(app *App) error {
 	if c.Pause <= 0 {
 		return usage("--pause must be positive")
 	}
+	if (c.RDSInstance == "") != (c.RDSParameterGroup == "") {
+		return usage("--rds-instance and --rds-parameter-group go together")
+	}
 	// Refuse before connecting: without a terminal nobody can answer.
 	if !c.Yes && !app.isTerminal() {
 		return usage("refusing to change innodb_buffer_pool_size without confirmation: no terminal to ask on; re-run with --yes")
@@ -60,6 +72,33 @@ func (c *BufferpoolResizeCmd) Run(app *App) error {
 	if err != nil {
 		return usage("%s: %v", conn, err)
 	}
+	target := conn.String()
+	if c.RDSInstance != "" {
+		api, err := awsprov.New(app.Ctx, awsprov.Config{Region: c.AWSRegion, Profile: c.AWSProfile, Endpoint: c.AWSEndpoint,
+			Logger: app.Log, PollMin: c.AWSPoll, PollMax: 6 * c.AWSPoll})
+		if err != nil {
+			return usage("%v", err)
+		}
+		rp := &rdsBufferPool{api: api, db: conn.DB, instance: c.RDSInstance, group: c.RDSParameterGroup, timeout: c.Timeout,
+			progress: func(line string) { fmt.Fprintln(app.Stderr, "dbshift:", line) }}
+		if reason, err := rp.check(app.Ctx); err != nil {
+			return failed("%v", err)
+		} else if reason != "" {
+			return usage("%s", reason)
+		}
+		others, err := rp.alsoChanged(app.Ctx)
+		if err != nil {
+			return failed("%v", err)
+		}
+		rz.UseSetFunc(rp.set)
+		target = fmt.Sprintf("RDS instance %s (parameter group %s)", c.RDSInstance, c.RDSParameterGroup)
+		if len(others) > 0 {
+			target += fmt.Sprintf(" AND, through the same group, unwatched: %s", strings.Join(others, ", "))
+			fmt.Fprintf(app.Stderr, "dbshift: parameter group %s is also used by %s: their innodb_buffer_pool_size changes too, and dbshift watches only %s\n",
+				c.RDSParameterGroup, strings.Join(others, ", "), c.RDSInstance)
+		}
+		rz.Name = fmt.Sprintf("%s, RDS instance %s", conn, c.RDSInstance)
+	}
 	s := rz.Settings
 	if err := bufferpool.Validate(to, s); err != nil {
 		return usage("%v", err)
@@ -70,7 +109,7 @@ func (c *BufferpoolResizeCmd) Run(app *App) error {
 	}
 	if len(plan) > 0 {
 		if err := app.confirm(c.Yes, []string{fmt.Sprintf("change innodb_buffer_pool_size on %s from %s to %s in %d step(s): %s",
-			conn, bufferpool.FormatSize(s.Size), bufferpool.FormatSize(s.RoundUp(to)), len(plan), planString(s.Size, plan))}); err != nil {
+			target, bufferpool.FormatSize(s.Size), bufferpool.FormatSize(s.RoundUp(to)), len(plan), planString(s.Size, plan))}); err != nil {
 			return err
 		}
 	}

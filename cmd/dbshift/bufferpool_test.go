@@ -20,6 +20,7 @@ func TestBufferpoolResize_BadInputOneLineReason(t *testing.T) {
 		{"no terminal, no --yes", []string{"--to", "256M"}, "no terminal to ask on; re-run with --yes"},
 		{"bad DSN", []string{"--to", "256M", "--yes", "--dsn", "tcp(127.0.0.1:3306"}, "server (dsn): parsing DSN"},
 		{"unreachable server", []string{"--to", "256M", "--yes", "--dsn", "u@tcp(127.0.0.1:1)/"}, "cannot reach the server"},
+		{"RDS instance without its group", []string{"--to", "256M", "--yes", "--rds-instance", "prod"}, "--rds-instance and --rds-parameter-group go together"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -148,24 +148,8 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 		}
 	})
 
-	// The fake's clock runs about 1000x faster than the wall clock, so a
-	// ten-minute restore takes well under a second of the test's time.
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(5 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				f.Advance(5 * time.Second)
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	// A ten-minute restore takes well under a second of the test's time.
+	runFakeClock(t, f)
 
 	cfg := t.TempDir()
 	w.env = []string{"AWS_ACCESS_KEY_ID=AKIDFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY=fake-secret", "AWS_REGION=us-east-1",

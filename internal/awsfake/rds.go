@@ -1061,7 +1061,12 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 		if i.paramGroup != name || i.status == "deleting" {
 			continue
 		}
-		if immediate {
+		switch {
+		case i.paramApply == "pending-reboot":
+			// As on RDS: once a change waits for a reboot, the instance
+			// reports pending-reboot until it reboots, whatever is changed
+			// since. (The fake does not apply the dynamic values meanwhile.)
+		case immediate:
 			i.paramApply, i.paramApplyAt = "applying", now.Add(s.d.ParameterApply)
 			if i.applying == nil {
 				i.applying = map[string]string{}
@@ -1069,7 +1074,7 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 			for k, v := range changed {
 				i.applying[k] = v
 			}
-		} else {
+		default:
 			i.paramApply = "pending-reboot"
 		}
 	}

@@ -37,8 +37,8 @@ func Plan(from, to, step uint64, s Settings) ([]uint64, error) {
 
 // Validate checks a target against the server's bounds, in one sentence.
 func Validate(to uint64, s Settings) error {
-	if s.RDS {
-		return errors.New("this is an RDS instance: innodb_buffer_pool_size is changed through its parameter group, not SET GLOBAL")
+	if s.RDS && !s.ViaParameterGroup {
+		return errors.New("this is an RDS instance: innodb_buffer_pool_size is changed through its parameter group, not SET GLOBAL; use --rds-instance and --rds-parameter-group")
 	}
 	r := s.RoundUp(to)
 	if r < s.Min {
@@ -117,7 +117,8 @@ type Step struct {
 	From   uint64 `json:"from_bytes"`
 	To     uint64 `json:"to_bytes"`
 	Revert bool   `json:"revert,omitempty"`
-	// Resize is SET GLOBAL until the server reported the resize over.
+	// Resize is SET GLOBAL (or the parameter group change and its wait
+	// for in-sync) until the server reported the resize over.
 	Resize time.Duration `json:"-"`
 	Status string        `json:"final_status"`
 	Before Window        `json:"-"`
@@ -163,6 +164,20 @@ type Resizer struct {
 	Flavor   flavor.Flavor
 	Name     string // for reports: "server dbshift@127.0.0.1:3306"
 	Settings Settings
+	// Set, when not nil, changes the size instead of SET GLOBAL and
+	// returns once the server has been told (see UseSetFunc).
+	Set SetFunc
+}
+
+// SetFunc changes innodb_buffer_pool_size by other means than SET GLOBAL
+// and returns once the new value has reached the server.
+type SetFunc func(ctx context.Context, size uint64) error
+
+// UseSetFunc makes every step (and revert) go through set, e.g. an RDS
+// parameter group change, instead of SET GLOBAL.
+func (r *Resizer) UseSetFunc(set SetFunc) {
+	r.Set = set
+	r.Settings.ViaParameterGroup = true
 }
 
 // New reads the server's settings.
@@ -229,7 +244,7 @@ func (r *Resizer) Run(ctx context.Context, o Options) (*Result, error) {
 		st := Step{N: i + 1, From: cur, To: size, Before: before}
 		o.Progress(fmt.Sprintf("step %d/%d: %s -> %s", st.N, len(plan), FormatSize(cur), FormatSize(size)))
 		p.cut()
-		d, status, err := setAndWait(ctx, r.DB, s, size, 100*time.Millisecond, o.ResizeTimeout, r.progress(o, st.N))
+		d, status, err := setAndWait(ctx, r.DB, s, r.Set, size, 100*time.Millisecond, o.ResizeTimeout, r.progress(o, st.N))
 		st.Resize, st.Status, st.During = d, status.Raw, p.cut()
 		if err != nil {
 			res.Steps = append(res.Steps, st)
@@ -254,7 +269,7 @@ func (r *Resizer) Run(ctx context.Context, o Options) (*Result, error) {
 				rev := Step{N: st.N, From: cur, To: st.From, Revert: true, Before: after}
 				o.Progress(fmt.Sprintf("reverting: %s -> %s", FormatSize(cur), FormatSize(st.From)))
 				p.cut()
-				d, status, err := setAndWait(ctx, r.DB, s, st.From, 100*time.Millisecond, o.ResizeTimeout, r.progress(o, st.N))
+				d, status, err := setAndWait(ctx, r.DB, s, r.Set, st.From, 100*time.Millisecond, o.ResizeTimeout, r.progress(o, st.N))
 				rev.Resize, rev.Status, rev.During = d, status.Raw, p.cut()
 				if err == nil {
 					cur = st.From

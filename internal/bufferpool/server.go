@@ -36,6 +36,9 @@ type Settings struct {
 	HasStatusCode bool
 	// RDS: SET GLOBAL is not allowed; the parameter group is the way.
 	RDS bool
+	// ViaParameterGroup: the Resizer has a SetFunc that changes the size
+	// through the instance's RDS parameter group.
+	ViaParameterGroup bool
 }
 
 // MySQL's documented minimum (5M) where the server does not declare one.
@@ -217,7 +220,7 @@ func resizeError(err error, target uint64) error {
 // setAndWait changes the size on its own connection and waits until the
 // server says the resize is over. It returns how long that took and the
 // status it ended with.
-func setAndWait(ctx context.Context, db *sql.DB, s Settings, target uint64, poll, timeout time.Duration, progress func(Status)) (time.Duration, Status, error) {
+func setAndWait(ctx context.Context, db *sql.DB, s Settings, set SetFunc, target uint64, poll, timeout time.Duration, progress func(Status)) (time.Duration, Status, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return 0, Status{}, fmt.Errorf("opening a connection for the resize: %w", err)
@@ -235,7 +238,13 @@ func setAndWait(ctx context.Context, db *sql.DB, s Settings, target uint64, poll
 	defer cancel()
 
 	start := time.Now()
-	if _, err := conn.ExecContext(tctx, "SET GLOBAL innodb_buffer_pool_size = ?", target); err != nil {
+	if set != nil {
+		// The size changes outside this connection (an RDS parameter
+		// group); the status wait below is the same.
+		if err := set(tctx, target); err != nil {
+			return time.Since(start), Status{}, err
+		}
+	} else if _, err := conn.ExecContext(tctx, "SET GLOBAL innodb_buffer_pool_size = ?", target); err != nil {
 		if tctx.Err() != nil && s.Synchronous {
 			// A synchronous shrink keeps going without its client; KILL QUERY
 			// makes the server abandon it and keep the old size.
@@ -246,8 +255,10 @@ func setAndWait(ctx context.Context, db *sql.DB, s Settings, target uint64, poll
 		}
 		return time.Since(start), Status{}, resizeError(err, target)
 	}
-	if w := warnings(ctx, conn); w != "" {
-		return time.Since(start), Status{}, fmt.Errorf("the server adjusted the requested size %s: %s", FormatSize(target), w)
+	if set == nil {
+		if w := warnings(ctx, conn); w != "" {
+			return time.Since(start), Status{}, fmt.Errorf("the server adjusted the requested size %s: %s", FormatSize(target), w)
+		}
 	}
 
 	ticker := time.NewTicker(poll)

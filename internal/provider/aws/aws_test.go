@@ -393,6 +393,45 @@ func TestParameters_ReadOnlyFenceApplied(t *testing.T) {
 	}
 }
 
+// A change waiting for a reboot keeps the instance pending-reboot, as on
+// RDS: a later immediate change does not make it in-sync.
+func TestParameters_PendingRebootStaysPending(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if err := e.p.ModifyParameters(ctx, "prod-mariadb1011", []Param{{Name: "max_connections", Value: "500"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.ModifyParameters(ctx, "prod-mariadb1011", []Param{{Name: "innodb_buffer_pool_size", Value: "536870912", Immediate: true}}); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.Advance(time.Hour)
+	i, err := e.p.WaitParametersInSync(ctx, "prod", wait)
+	if !errors.Is(err, ErrFailed) || i.ParameterApplyStatus != "pending-reboot" {
+		t.Fatalf("wait: %v, %q; want ErrFailed on pending-reboot", err, i.ParameterApplyStatus)
+	}
+}
+
+func TestInstancesUsingParameterGroup_AcrossPages(t *testing.T) {
+	f := awsfake.New(awsfake.Options{PageSize: 2})
+	t.Cleanup(f.Close)
+	f.AddParameterGroup("shared", "mariadb10.11", nil)
+	f.AddParameterGroup("other", "mariadb10.11", nil)
+	for _, id := range []string{"a", "b", "c", "d"} {
+		g := "shared"
+		if id == "c" {
+			g = "other"
+		}
+		f.AddInstance(awsfake.InstanceSpec{ID: id, ParameterGroup: g})
+	}
+	got, err := newProviderFor(t, f, nil).InstancesUsingParameterGroup(context.Background(), "shared")
+	if err != nil || !slices.Equal(got, []string{"a", "b", "d"}) {
+		t.Fatalf("got %v, %v; want [a b d]", got, err)
+	}
+	if n := f.CallCount("DescribeDBInstances"); n != 2 {
+		t.Errorf("%d DescribeDBInstances pages, want 2", n)
+	}
+}
+
 // newProviderFor is a fresh provider (a new dbshift process) on the fake:
 // static credentials, the fake's clock, fast SDK retry backoff.
 func newProviderFor(t testing.TB, f *awsfake.Server, mod func(*Config)) *Provider {

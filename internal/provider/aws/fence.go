@@ -217,3 +217,23 @@ func (p *Provider) WaitParametersInSync(ctx context.Context, instanceID string, 
 	})
 	return last, err
 }
+
+// InstancesUsingParameterGroup lists the instances whose parameter group is
+// group: a change to it reaches every one of them. (DescribeDBInstances has
+// no filter by parameter group, so this pages through all instances.)
+func (p *Provider) InstancesUsingParameterGroup(ctx context.Context, group string) ([]string, error) {
+	var ids []string
+	pages := rds.NewDescribeDBInstancesPaginator(p.rds, &rds.DescribeDBInstancesInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing the instances of parameter group %s: %w", group, err)
+		}
+		for _, d := range page.DBInstances {
+			if i := fromInstance(d); i.ParameterGroup == group {
+				ids = append(ids, i.ID)
+			}
+		}
+	}
+	return ids, nil
+}
