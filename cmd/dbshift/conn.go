@@ -57,6 +57,18 @@ func (app *App) open(spec dbconn.Spec) (*dbconn.Conn, error) {
 	return c, nil
 }
 
+// openPair connects to a source and a target; close closes both.
+func (app *App) openPair(srcSpec, tgtSpec dbconn.Spec) (src, tgt *dbconn.Conn, close func(), err error) {
+	if src, err = app.open(srcSpec); err != nil {
+		return nil, nil, nil, err
+	}
+	if tgt, err = app.open(tgtSpec); err != nil {
+		src.Close()
+		return nil, nil, nil, err
+	}
+	return src, tgt, func() { tgt.Close(); src.Close() }, nil
+}
+
 // printJSON writes v indented.
 func (app *App) printJSON(v any) error {
 	enc := json.NewEncoder(app.Stdout)

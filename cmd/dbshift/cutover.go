@@ -72,16 +72,11 @@ func (c *CutoverRunCmd) Run(app *App) error {
 // runCutover opens both servers and runs (or resumes) the protocol from
 // src to tgt. Rollback calls it with the roles swapped.
 func runCutover(app *App, srcSpec, tgtSpec dbconn.Spec, s *CutoverSettings, what string) error {
-	src, err := app.open(srcSpec)
+	src, tgt, closeBoth, err := app.openPair(srcSpec, tgtSpec)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	tgt, err := app.open(tgtSpec)
-	if err != nil {
-		return err
-	}
-	defer tgt.Close()
+	defer closeBoth()
 	return runCutoverConns(app, src, tgt, s, what)
 }
 
@@ -288,16 +283,11 @@ func (c *RollbackCmd) Run(app *App) error {
 	readOnlyPhase := j.Done("promote") && !j.Done("open-writes")
 	j.Close()
 	if readOnlyPhase {
-		src, err := app.open(c.SourceFlags.spec())
+		src, tgt, closeBoth, err := app.openPair(c.SourceFlags.spec(), c.TargetFlags.spec())
 		if err != nil {
 			return err
 		}
-		defer src.Close()
-		tgt, err := app.open(c.TargetFlags.spec())
-		if err != nil {
-			return err
-		}
-		defer tgt.Close()
+		defer closeBoth()
 		if err := app.confirm(c.Yes, []string{"switch traffic back to " + src.String(), "restart replication on " + tgt.String(), "unfence " + src.String()}); err != nil {
 			return err
 		}

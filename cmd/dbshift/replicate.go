@@ -42,16 +42,11 @@ func (c *ReplicateStartCmd) Run(app *App) error {
 	} else {
 		o.From, o.UseGTID = replication.Coordinates{GTID: c.FromGTID}, true
 	}
-	src, err := app.open(c.SourceFlags.spec())
+	src, tgt, closeBoth, err := app.openPair(c.SourceFlags.spec(), c.TargetFlags.spec())
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	tgt, err := app.open(c.TargetFlags.spec())
-	if err != nil {
-		return err
-	}
-	defer tgt.Close()
+	defer closeBoth()
 	if !o.UseGTID {
 		// Refuse a wrong position before asking anything.
 		if err := replication.CheckCoordinates(app.Ctx, src, o.From); err != nil {
