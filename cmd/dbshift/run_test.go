@@ -183,20 +183,7 @@ func TestRun_KilledAtEveryStepThenResumedReachesSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tc.Close()
-	if _, err := replication.WaitCaughtUp(context.Background(), sc, tc, replication.WaitOptions{MaxLag: time.Second, Stable: 300 * time.Millisecond, Timeout: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	// Caught up after the writer stopped: every table matches.
-	if s, tg := checksums(t, sc.DB), checksums(t, tc.DB); fmt.Sprint(s) != fmt.Sprint(tg) {
-		t.Errorf("checksums differ: source %v target %v", s, tg)
-	}
-	var total, enc int
-	if err := tc.DB.QueryRow("SELECT COUNT(*), SUM(ENCRYPTION_SCHEME = 1 AND ROTATING_OR_FLUSHING = 0) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION").Scan(&total, &enc); err != nil {
-		t.Fatal(err)
-	}
-	if total == 0 || total != enc {
-		t.Errorf("%d of %d target tablespaces encrypted", enc, total)
-	}
+	assertSyncedAndEncrypted(t, sc, tc, "target tablespaces")
 	var userTables int
 	tc.DB.QueryRow("SELECT COUNT(*) FROM information_schema.INNODB_SYS_TABLESPACES WHERE NAME LIKE 'app/%'").Scan(&userTables)
 	if userTables != 2 {
@@ -264,5 +251,25 @@ func TestAbort_FromEachPhaseLeavesSourceUntouched(t *testing.T) {
 			}
 			_ = src
 		})
+	}
+}
+
+// assertSyncedAndEncrypted waits until tc caught up with sc (the writer has
+// stopped), then checks every table matches and every tablespace of tc is
+// encrypted.
+func assertSyncedAndEncrypted(t *testing.T, sc, tc *dbconn.Conn, what string) {
+	t.Helper()
+	if _, err := replication.WaitCaughtUp(context.Background(), sc, tc, replication.WaitOptions{MaxLag: time.Second, Stable: 300 * time.Millisecond, Timeout: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if s, tg := checksums(t, sc.DB), checksums(t, tc.DB); fmt.Sprint(s) != fmt.Sprint(tg) {
+		t.Errorf("checksums differ: source %v target %v", s, tg)
+	}
+	var total, enc int
+	if err := tc.DB.QueryRow("SELECT COUNT(*), SUM(ENCRYPTION_SCHEME = 1 AND ROTATING_OR_FLUSHING = 0) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION").Scan(&total, &enc); err != nil {
+		t.Fatal(err)
+	}
+	if total == 0 || total != enc {
+		t.Errorf("%d of %d %s encrypted", enc, total, what)
 	}
 }

@@ -340,19 +340,7 @@ func TestRunAWS_KilledInEveryStepThenResumedReachesSync(t *testing.T) {
 	if !tc.Flavor.RDS {
 		t.Error("the target is not seen as RDS")
 	}
-	if _, err := replication.WaitCaughtUp(context.Background(), sc, tc, replication.WaitOptions{MaxLag: time.Second, Stable: 300 * time.Millisecond, Timeout: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	if s, tg := checksums(t, sc.DB), checksums(t, tc.DB); fmt.Sprint(s) != fmt.Sprint(tg) {
-		t.Errorf("checksums differ: source %v target %v", s, tg)
-	}
-	var total, enc int
-	if err := tc.DB.QueryRow("SELECT COUNT(*), SUM(ENCRYPTION_SCHEME = 1 AND ROTATING_OR_FLUSHING = 0) FROM information_schema.INNODB_TABLESPACES_ENCRYPTION").Scan(&total, &enc); err != nil {
-		t.Fatal(err)
-	}
-	if total == 0 || total != enc {
-		t.Errorf("%d of %d tablespaces of the server behind the target encrypted", enc, total)
-	}
+	assertSyncedAndEncrypted(t, sc, tc, "tablespaces of the server behind the target")
 
 	// Cleanup deleted the temporary replica and both snapshots, nothing else.
 	insts, snaps := runResources(t, w.fake)
