@@ -43,6 +43,12 @@ type CutoverSettings struct {
 	// TargetReadOnly opens the target where SET GLOBAL is refused (aws: its
 	// own parameter group), set by a run's cutover (not a flag).
 	TargetReadOnly cutover.ReadOnlyControl `kong:"-"`
+	// SourceFence fences the source the provider's way (blue/green: read_only
+	// in blue's parameter group), set by a run's cutover (not a flag).
+	SourceFence cutover.Fencer `kong:"-"`
+	// Switchover is the provider's own switchover (RDS blue/green), set by a
+	// run's cutover (not a flag).
+	Switchover func(ctx context.Context) error `kong:"-"`
 	Yes            bool                    `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
 }
@@ -142,7 +148,9 @@ func (s *CutoverSettings) options(app *App, src, tgt *dbconn.Conn, hooks []cutov
 	}
 	o.ReadOnly = cutover.SQLReadOnly{LockWait: s.FenceTimeout}
 	o.Fence = cutover.ReadOnlyFence{Control: o.ReadOnly}
-	if len(s.AppAccount) > 0 {
+	if s.SourceFence != nil {
+		o.Fence = s.SourceFence
+	} else if len(s.AppAccount) > 0 {
 		var accts []cutover.Account
 		for _, a := range s.AppAccount {
 			acct, err := cutover.ParseAccount(a)
@@ -161,6 +169,7 @@ func (s *CutoverSettings) options(app *App, src, tgt *dbconn.Conn, hooks []cutov
 	}
 	o.Switch = sw
 	o.FenceOld = s.FenceOld
+	o.Switchover = s.Switchover
 	if s.TargetReadOnly != nil {
 		o.ReadOnly = s.TargetReadOnly
 	}
@@ -238,13 +247,29 @@ func writeReport(s *CutoverSettings, rep *cutover.Report) error {
 }
 
 type CutoverOpenWritesCmd struct {
-	TargetFlags
-	State string `name:"state" default:".dbshift-cutover" type:"path" help:"Directory of the cutover journal."`
-	Yes   bool   `name:"yes" help:"Do not ask for confirmation."`
+	Target             string `name:"target" placeholder:"DSN" help:"Target server DSN (password from DBSHIFT_TARGET_PASSWORD or --target-password-file); omit with --state of a blue-green run."`
+	TargetPasswordFile string `name:"target-password-file" type:"path" placeholder:"FILE" help:"File holding the target password."`
+	State              string `name:"state" default:".dbshift-cutover" type:"path" help:"Directory of the cutover journal, or of a blue-green 'dbshift run'."`
+	Reverse            bool   `name:"reverse" help:"Blue-green run: first make the old blue replicate from green, so 'rollback' after writes open loses nothing (same release series only)."`
+	Yes                bool   `name:"yes" help:"Do not ask for confirmation."`
 }
 
 func (c *CutoverOpenWritesCmd) Run(app *App) error {
-	tgt, err := app.open(c.TargetFlags.spec())
+	if c.Target == "" {
+		r, ok, err := openBlueGreenRun(app, c.State)
+		if !ok {
+			return usage("give --target, or --state DIR of a blue-green 'dbshift run'")
+		}
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		return runBlueGreenOpenWrites(app, r, c.Reverse, c.Yes)
+	}
+	if c.Reverse {
+		return usage("--reverse: only with --state of a blue-green run (elsewhere, give --reverse to the cutover)")
+	}
+	tgt, err := app.open(TargetFlags{Target: c.Target, TargetPasswordFile: c.TargetPasswordFile}.spec())
 	if err != nil {
 		return err
 	}
@@ -270,12 +295,30 @@ func (c *CutoverOpenWritesCmd) Run(app *App) error {
 // it runs the cutover protocol in the other direction over the reverse
 // replication, so no write made since is lost.
 type RollbackCmd struct {
-	SourceFlags
-	TargetFlags
+	Source             string `name:"source" placeholder:"DSN" help:"The original source (password from DBSHIFT_SOURCE_PASSWORD or --source-password-file); omit with --state of a blue-green run."`
+	SourcePasswordFile string `name:"source-password-file" type:"path" placeholder:"FILE" help:"File holding the source password."`
+	Target             string `name:"target" placeholder:"DSN" help:"The target cut over to (password from DBSHIFT_TARGET_PASSWORD or --target-password-file)."`
+	TargetPasswordFile string `name:"target-password-file" type:"path" placeholder:"FILE" help:"File holding the target password."`
 	CutoverSettings
 }
 
 func (c *RollbackCmd) Run(app *App) error {
+	if c.Source == "" && c.Target == "" {
+		r, ok, err := openBlueGreenRun(app, c.State)
+		if !ok {
+			return usage("give --source and --target, or --state DIR of a blue-green 'dbshift run'")
+		}
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		return runBlueGreenRollback(app, r, c)
+	}
+	if c.Source == "" || c.Target == "" {
+		return usage("give both --source and --target")
+	}
+	source := SourceFlags{Source: c.Source, SourcePasswordFile: c.SourcePasswordFile}
+	target := TargetFlags{Target: c.Target, TargetPasswordFile: c.TargetPasswordFile}
 	j, err := journal.Open(filepath.Join(c.State, "cutover.journal"))
 	if err != nil {
 		return err
@@ -283,7 +326,7 @@ func (c *RollbackCmd) Run(app *App) error {
 	readOnlyPhase := j.Done("promote") && !j.Done("open-writes")
 	j.Close()
 	if readOnlyPhase {
-		src, tgt, closeBoth, err := app.openPair(c.SourceFlags.spec(), c.TargetFlags.spec())
+		src, tgt, closeBoth, err := app.openPair(source.spec(), target.spec())
 		if err != nil {
 			return err
 		}
@@ -310,5 +353,5 @@ func (c *RollbackCmd) Run(app *App) error {
 	// The target is the primary now and the source replicates from it. The
 	// servers keep their role names (and so their password variables).
 	c.Reverse = true
-	return runCutover(app, c.TargetFlags.spec(), c.SourceFlags.spec(), &c.CutoverSettings, "rollback")
+	return runCutover(app, target.spec(), source.spec(), &c.CutoverSettings, "rollback")
 }

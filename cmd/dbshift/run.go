@@ -114,9 +114,12 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 			return progress.New(app.Stderr, app.isTerminal(), label, max)
 		},
 	}
+	env.Dir = st.Dir
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
 		settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
-		providerCutover(prov, st.RunID, s.Target.ID, &settings)
+		if err := prepareCutover(ctx, env, s, &settings); err != nil {
+			return err
+		}
 		return runCutoverConns(app, src, tgt, &settings, "cutover")
 	}
 	return env, steps, nil
@@ -337,8 +340,10 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	if c.KeepReadOnly {
 		settings.KeepReadOnly = true
 	}
-	providerCutover(env.Provider, st.RunID, s.Target.ID, &settings)
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
+		if err := prepareCutover(ctx, env, s, &settings); err != nil {
+			return err
+		}
 		return runCutoverConns(app, src, tgt, &settings, "cutover")
 	}
 	if err := migration.Run(app.Ctx, steps, env); err != nil {

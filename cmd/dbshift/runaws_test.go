@@ -53,14 +53,20 @@ const backingRun = "rds-backing"
 
 // newRDSWorld starts the fake around src (a sandbox in RDS mode) and an
 // unrelated instance and snapshot that no run may touch.
-func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld {
+// sourceParamGroup, when given, is the source's own custom parameter group.
+func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn, sourceParamGroup ...string) *rdsWorld {
 	t.Helper()
 	d := awsfake.Durations{CreateInstance: 10 * time.Minute, Modify: time.Minute, DeleteInstance: 5 * time.Minute,
 		Snapshot: 15 * time.Minute, CopySnapshot: 20 * time.Minute, DeleteSnapshot: time.Minute, ParameterApply: 30 * time.Second,
 		BlueGreenCreate: 30 * time.Minute, Switchover: 2 * time.Minute, DNSChange: 30 * time.Second}
 	f := awsfake.New(awsfake.Options{Durations: &d})
 	t.Cleanup(f.Close)
-	f.AddInstance(awsfake.InstanceSpec{ID: "prod", Host: "127.0.0.1", Port: src.Port, EngineVersion: "10.11.8"})
+	prodSpec := awsfake.InstanceSpec{ID: "prod", Host: "127.0.0.1", Port: src.Port, EngineVersion: "10.11.8"}
+	if len(sourceParamGroup) > 0 {
+		f.AddParameterGroup(sourceParamGroup[0], "mariadb10.11", nil)
+		prodSpec.ParameterGroup = sourceParamGroup[0]
+	}
+	f.AddInstance(prodSpec)
 	f.AddInstance(awsfake.InstanceSpec{ID: "unrelated", EngineVersion: "10.11.8"})
 
 	// Not t.TempDir(): a subtest's long name would push the backing
@@ -80,13 +86,13 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 		}
 	})
 	w := &rdsWorld{fake: f, src: src, srcConn: sc, back: back, targetHost: "127.0.0.1", backDir: filepath.Join(dir, "backing"),
-		insts: map[string]provider.Instance{}, snaps: map[string]provider.Snapshot{}}
+		insts: map[string]provider.Instance{"prod": {ID: "prod", Addr: src.Addr()}}, snaps: map[string]provider.Snapshot{}}
 	ctx := context.Background()
 	f.SetBackingFunc(func(b awsfake.Backing) (string, int, bool) {
 		var inst provider.Instance
 		var err error
 		switch b.Kind {
-		case "read-replica":
+		case "read-replica", "blue-green":
 			inst, err = back.CreateReplica(ctx, provider.ReplicaRequest{RunID: backingRun, ID: b.InstanceID}, nil)
 		case "restore":
 			w.mu.Lock()
@@ -107,6 +113,13 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 		w.mu.Lock()
 		w.insts[b.InstanceID] = inst
 		w.mu.Unlock()
+		if b.Kind == "blue-green" {
+			// Green is read-only while it replicates: RDS's default
+			// read_only is {TrueIfReplica}.
+			if err := w.setReadOnly(ctx, b.InstanceID, true); err != nil {
+				t.Errorf("green %s read-only: %v", b.InstanceID, err)
+			}
+		}
 		if b.Kind == "restore" {
 			return w.targetHost, portOf(inst.Addr), true
 		}
@@ -148,6 +161,23 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 		}
 	})
 
+	// What RDS does to the servers when a blue/green switchover completes:
+	// green stops replicating and opens unless its group pins read_only=1;
+	// blue turns read-only; the names swap.
+	f.SetSwitchoverFunc(func(ev awsfake.SwitchoverEvent) {
+		w.mu.Lock()
+		blue, green := w.insts[ev.Blue.OldID], w.insts[ev.Green.OldID]
+		w.insts[ev.Blue.NewID], w.insts[ev.Green.NewID] = blue, green
+		w.mu.Unlock()
+		if err := w.rootExec(ctx, ev.Green.NewID, "STOP SLAVE", "RESET SLAVE ALL",
+			"SET GLOBAL read_only = "+map[bool]string{true: "ON", false: "OFF"}[ev.GreenReadOnly]); err != nil {
+			t.Errorf("switchover on green: %v", err)
+		}
+		if err := w.setReadOnly(ctx, ev.Blue.NewID, true); err != nil {
+			t.Errorf("switchover on blue: %v", err)
+		}
+	})
+
 	// A ten-minute restore takes well under a second of the test's time.
 	runFakeClock(t, f)
 
@@ -160,14 +190,19 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn) *rdsWorld
 // setReadOnly is RDS applying read_only to the server behind id (as root,
 // which RDS is and the admin is not).
 func (w *rdsWorld) setReadOnly(ctx context.Context, id string, on bool) error {
+	return w.rootExec(ctx, id, "SET GLOBAL read_only = "+map[bool]string{true: "ON", false: "OFF"}[on])
+}
+
+// rootExec runs statements as root on the server behind instance id.
+func (w *rdsWorld) rootExec(ctx context.Context, id string, stmts ...string) error {
+	w.mu.Lock()
+	pi, ok := w.insts[id]
+	w.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no server behind %s", id)
+	}
 	inst := w.src
-	if id != "prod" {
-		w.mu.Lock()
-		pi, ok := w.insts[id]
-		w.mu.Unlock()
-		if !ok {
-			return fmt.Errorf("no server behind %s", id)
-		}
+	if portOf(pi.Addr) != w.src.Port {
 		sb, err := sandbox.Load(w.backDir)
 		if err != nil {
 			return err
@@ -187,8 +222,12 @@ func (w *rdsWorld) setReadOnly(ctx context.Context, id string, on bool) error {
 		return err
 	}
 	defer root.Close()
-	_, err = root.ExecContext(ctx, "SET GLOBAL read_only = "+map[bool]string{true: "ON", false: "OFF"}[on])
-	return err
+	for _, q := range stmts {
+		if _, err := root.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s on %s: %w", q, id, err)
+		}
+	}
+	return nil
 }
 
 func portOf(addr string) int {

@@ -47,7 +47,7 @@ func (s *Server) settleBlueGreen(bg *blueGreen, now time.Time) {
 		oldBlueARN, oldGreenARN := blue.arn(), green.arn()
 		delete(s.instances, blue.id)
 		delete(s.instances, green.id)
-		blueID := blue.id
+		blueID, oldGreenID := blue.id, green.id
 		blue.id = blueID + "-old1"
 		green.id = blueID
 		green.replicaSource = ""
@@ -65,12 +65,50 @@ func (s *Server) settleBlueGreen(bg *blueGreen, now time.Time) {
 		bg.blue, bg.green = blue.id, green.id
 		bg.sourceARN, bg.targetARN = blue.arn(), green.arn()
 		bg.status, bg.memberStatus = "SWITCHOVER_COMPLETED", "SWITCHOVER_COMPLETED"
+		if s.switchoverHook != nil {
+			// RDS's default read_only is {TrueIfReplica}: green, no longer a
+			// replica, opens for writes unless its group pins read_only=1.
+			pinned := false
+			if g := s.paramGroups[green.paramGroup]; g != nil {
+				pinned = g.params["read_only"] == "1"
+			}
+			s.switchoverHook(SwitchoverEvent{
+				Blue:          SwitchedMember{OldID: blueID, NewID: blue.id, Host: blue.host, Port: blue.port},
+				Green:         SwitchedMember{OldID: oldGreenID, NewID: green.id, Host: green.host, Port: green.port},
+				GreenReadOnly: pinned,
+			})
+		}
 	case "DELETING":
 		if !now.Before(bg.deleteAt) {
 			delete(s.bgs, bg.id)
 			delete(s.tags, rdsARN("deployment", bg.id))
 		}
 	}
+}
+
+// SwitchedMember is one instance of a completed switchover: its identifier
+// before and after (green takes blue's; blue gets "-old1") and its endpoint.
+type SwitchedMember struct {
+	OldID, NewID string
+	Host         string
+	Port         int
+}
+
+// SwitchoverEvent is what RDS does to the servers at the end of a
+// switchover, for a test to do to the servers behind the instances: green
+// stops replicating and becomes writable (GreenReadOnly false) unless its
+// parameter group sets read_only=1; blue is set read-only.
+type SwitchoverEvent struct {
+	Blue, Green   SwitchedMember
+	GreenReadOnly bool
+}
+
+// SetSwitchoverFunc is called when a blue/green switchover completes, with
+// the fake locked (fn must not call the fake).
+func (s *Server) SetSwitchoverFunc(fn func(SwitchoverEvent)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.switchoverHook = fn
 }
 
 func (s *Server) blueGreenXML(bg *blueGreen) *node {
@@ -256,4 +294,23 @@ func (s *Server) deleteBlueGreen(p params) (*node, *apiError) {
 	}
 	bg.status, bg.deleteAt = "DELETING", s.clock.Now().Add(time.Minute)
 	return el("DeleteBlueGreenDeploymentResult", s.blueGreenXML(bg)), nil
+}
+
+// BlueGreenState is a deployment as a test sees it.
+type BlueGreenState struct {
+	ID, Name, Status string
+	Blue, Green      string // instance identifiers now
+}
+
+// BlueGreen returns the deployment named name.
+func (s *Server) BlueGreen(name string) (BlueGreenState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, bg := range s.bgs {
+		if bg.name == name {
+			s.settleBlueGreen(bg, s.clock.Now())
+			return BlueGreenState{ID: bg.id, Name: bg.name, Status: bg.status, Blue: bg.blue, Green: bg.green}, true
+		}
+	}
+	return BlueGreenState{}, false
 }

@@ -161,6 +161,8 @@ type Server struct {
 	endpointFor  func(Backing) (host string, port int, ok bool)
 	paramHook    func(instanceID string, params map[string]string)
 	snapshotHook func(SnapshotBacking)
+	// switchoverHook is told of a completed blue/green switchover.
+	switchoverHook func(SwitchoverEvent)
 }
 
 // Tag is a key/value pair on a resource.

@@ -12,6 +12,8 @@
 //     -- anything failing up to here aborts: source writable again, target replicating --
 //  7. promote     POINT OF NO RETURN: stop/reset replication, record the
 //     target's coordinates, open writes on the target
+//     (RDS blue/green: the provider's switchover first, see Options.Switchover;
+//     the target stays read-only until open-writes)
 //  8. switch      traffic to the target
 //  9. fence old   the old source stays fenced; optionally replicates back (reverse)
 //  10. report     phases, write-unavailable ms, client-visible ms
@@ -58,7 +60,19 @@ type Options struct {
 	// fenced by Fence alone. It is skipped with Reverse, which needs the old
 	// source to reach the new one.
 	FenceOld func(ctx context.Context) error
-	Journal  *journal.Journal // required
+	// Switchover, when set, is how the target becomes the primary: the
+	// provider's own switchover (RDS blue/green), which stops the target's
+	// replication and moves the source's endpoint name to it. It must start
+	// the switchover or re-attach to one under way, and return once it has
+	// completed; an error wrapping ErrNotSwitched means the provider rolled
+	// it back and the source is still the primary. With it the target
+	// always stays read-only (KeepReadOnly) until open-writes: RDS would
+	// open it itself.
+	Switchover func(ctx context.Context) error
+	// OldSource, with Reverse, is the old primary OpenWrites makes replicate
+	// from the target before opening it (a read-only switchover's way back).
+	OldSource *dbconn.Conn
+	Journal   *journal.Journal // required
 	Log      *slog.Logger
 }
 
@@ -86,6 +100,9 @@ func (o *Options) defaults() {
 	if o.ReplUser == "" {
 		o.ReplUser = "dbshift_repl"
 	}
+	if o.Switchover != nil {
+		o.KeepReadOnly = true
+	}
 }
 
 // Journal step names.
@@ -95,7 +112,8 @@ const (
 	stepDrain   = "drain"
 	stepRecord  = "record"
 	stepCatchup = "catchup"
-	stepPromote = "promote" // its "start" entry is the point of no return
+	stepSwitchover = "switchover" // the provider's (blue/green), before promote
+	stepPromote    = "promote"    // its "start" entry is the point of no return
 	stepOpen    = "open-writes"
 	stepSwitch  = "switch"
 	stepReverse = "reverse"
@@ -106,6 +124,11 @@ const (
 // ErrAborted wraps every failure before the point of no return: the source
 // took writes again and the target still replicates.
 var ErrAborted = errors.New("cutover aborted, nothing changed")
+
+// ErrNotSwitched is what Options.Switchover wraps when the provider's
+// switchover failed and was rolled back: the source is still the primary,
+// so the cutover backs out like any failure before the point of no return.
+var ErrNotSwitched = errors.New("the provider's switchover did not happen")
 
 // Run performs the cutover. On error before the point of no return it has
 // already undone the fence; the report says why either way.
@@ -141,6 +164,16 @@ func Run(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, 
 	// fence does not bind, or RDS's own heartbeat).
 	if err := c.phase("catch-up", c.recordAndCatchUp); err != nil {
 		return c.abort(err, true)
+	}
+	// 6b. RDS blue/green: the provider switches (renames the instances, ends
+	// green's replication). Until it reports completion the source is still
+	// the primary; a switchover it rolled back backs out.
+	if c.o.Switchover != nil {
+		if err, back := c.switchover(); back {
+			return c.abort(err, true)
+		} else if err != nil {
+			return r, c.finishErr(fmt.Errorf("switchover state unknown (re-run with --resume to re-attach to it): %w", err))
+		}
 	}
 	// 7. Point of no return.
 	if err := c.phase("promote", c.promote); err != nil {
@@ -403,7 +436,12 @@ func (c *run) promote() error {
 	if err != nil {
 		return err
 	}
-	if st.Configured {
+	if c.o.Switchover != nil {
+		// The provider ended replication; keep the target read-only.
+		if err := c.reassertReadOnly(); err != nil {
+			return err
+		}
+	} else if st.Configured {
 		// The target must hold exactly the final coordinates before
 		// replication is thrown away.
 		if st.SQLRunning == "Yes" {
@@ -469,6 +507,53 @@ func (c *run) promote() error {
 		}
 	}
 	return j.Append(stepPromote, "done", nil)
+}
+
+// switchover runs the provider's switchover (journaled, so resume
+// re-attaches to it). back says the source is still the primary.
+func (c *run) switchover() (err error, back bool) {
+	err = c.phase("switchover", func() error {
+		if !c.o.Journal.Done(stepSwitchover) {
+			if _, started := c.o.Journal.Last(stepSwitchover, "start"); !started {
+				if err := c.o.Journal.Append(stepSwitchover, "start", coordData(c.final)); err != nil {
+					return err
+				}
+			}
+			if err := c.o.Switchover(c.ctx); err != nil {
+				return fmt.Errorf("switchover: %w", err)
+			}
+		}
+		st, err := replication.ReadStatus(c.ctx, c.tgt)
+		if err != nil {
+			return err
+		}
+		if st.Configured && (st.IORunning == "Yes" || st.SQLRunning == "Yes") {
+			return fmt.Errorf("switchover: %s still replicates after the provider reported the switchover complete", c.tgt)
+		}
+		return c.o.Journal.Append(stepSwitchover, "done", nil)
+	})
+	return err, errors.Is(err, ErrNotSwitched)
+}
+
+// reassertReadOnly keeps the new primary read-only through a provider's
+// switchover. The target's own read_only setting should have held it
+// (dbshift pins read_only=1 in green's parameter group before switching);
+// if the provider opened it anyway, close it now and say how long it was
+// open to writes.
+func (c *run) reassertReadOnly() error {
+	ro, err := replication.ReadOnly(c.ctx, c.tgt)
+	if err != nil {
+		return err
+	}
+	if ro {
+		return nil
+	}
+	seen := time.Now()
+	if err := c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, true); err != nil {
+		return fmt.Errorf("%s came out of the switchover writable and could not be made read-only again: %w", c.tgt, err)
+	}
+	c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%s came out of the switchover writable; it was made read-only again %s later (writes in between are on it only)", c.tgt, time.Since(seen).Round(time.Millisecond)))
+	return nil
 }
 
 func (c *run) switchTraffic() error {

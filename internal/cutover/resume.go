@@ -45,6 +45,25 @@ func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Repor
 		r.Reason = "already aborted; nothing to resume"
 		return r, nil
 	}
+	// A provider switchover that was started: ask the provider where it is.
+	if e, started := j.Last(stepSwitchover, "start"); started && o.Switchover != nil {
+		c.final = coordFrom(e.Data, "")
+		r.SourceFinal = c.final
+		if err, back := c.switchover(); back {
+			return c.abort(err, true)
+		} else if err != nil {
+			return r, c.finishErr(fmt.Errorf("switchover (resumed): %w", err))
+		}
+		if err := c.phase("promote", c.promote); err != nil {
+			return r, c.finishErr(fmt.Errorf("promote (resumed): %w", err))
+		}
+		return c.afterPromote()
+	}
+	if _, started := j.Last(stepSwitchover, "start"); started {
+		// Backing out while the provider may be switching could leave the
+		// source writable beside a promoted target.
+		return r, errors.New("this cutover started the provider's switchover: resume it through its run (dbshift cutover --state RUN_DIR --resume), which asks the provider where the switchover is")
+	}
 	// Before the point of no return: back out.
 	if _, fenced := j.Last(stepFence, "start"); fenced {
 		return c.abort(errors.New("interrupted before the point of no return; resumed by backing out"), true)
@@ -62,6 +81,11 @@ func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, e
 	}
 	if o.Journal.Done(stepOpen) {
 		r.Outcome, r.Reason = "completed", "writes were already open"
+		// An earlier open-writes opened the target but did not finish
+		// reverse replication: finish it from the point it journaled.
+		if e, ok := o.Journal.Last(stepReverse, "start"); ok && o.OldSource != nil && !o.Journal.Done(stepReverse) {
+			return r, reverseFrom(ctx, o.OldSource, target, coordFrom(e.Data, "target_"), o, r)
+		}
 		return r, nil
 	}
 	if e, ok := o.Journal.Last(stepReport, "done"); ok && (e.Data["outcome"] == "rolled back" || e.Data["outcome"] == "pointed back") {
@@ -81,12 +105,82 @@ func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, e
 			return r, err
 		}
 	}
+	reverse := o.Reverse && o.OldSource != nil && !o.Journal.Done(stepReverse)
+	var from replication.Coordinates
+	if reverse {
+		var err error
+		if from, err = reversePoint(ctx, o.OldSource, target, o); err != nil {
+			return r, err
+		}
+	}
 	if err := o.ReadOnly.SetReadOnly(ctx, target, false); err != nil {
 		return r, err
 	}
 	r.TargetWritable = time.Now()
 	r.Outcome = "completed"
-	return r, o.Journal.Append(stepOpen, "done", nil)
+	if err := o.Journal.Append(stepOpen, "done", nil); err != nil {
+		return r, err
+	}
+	if reverse {
+		if err := reverseFrom(ctx, o.OldSource, target, from, o, r); err != nil {
+			return r, fmt.Errorf("writes are open on %s, but the old source does not replicate from it (re-run open-writes to retry; until then a rollback would lose writes): %w", target, err)
+		}
+	}
+	return r, nil
+}
+
+// reversePoint reads, and journals, where the old source will replicate
+// from: the target's position while it is still read-only, so every write
+// it takes once open comes after it. A repeated open-writes reuses it.
+func reversePoint(ctx context.Context, old, target *dbconn.Conn, o Options) (replication.Coordinates, error) {
+	if e, ok := o.Journal.Last(stepReverse, "start"); ok {
+		return coordFrom(e.Data, "target_"), nil
+	}
+	if err := ReverseAllowed(old, target); err != nil {
+		return replication.Coordinates{}, err
+	}
+	if ro, err := replication.ReadOnly(ctx, target); err != nil {
+		return replication.Coordinates{}, err
+	} else if !ro {
+		return replication.Coordinates{}, fmt.Errorf("%s is already writable: its position no longer marks where its own writes begin; reverse replication needs it read-only", target)
+	}
+	from, err := replication.SourcePosition(ctx, target)
+	if err != nil {
+		return from, fmt.Errorf("reverse replication needs the binary log of %s: %w", target, err)
+	}
+	return from, o.Journal.Append(stepReverse, "start", prefixed("target_", coordData(from)))
+}
+
+// reverseFrom makes the old source replicate from the target from the
+// point read before it opened: every write the target took since reaches
+// the old source, so a later rollback (a cutover in the other direction)
+// loses nothing. The replication account is made on the target once it
+// is writable (RDS: read_only binds the admin).
+func reverseFrom(ctx context.Context, old, target *dbconn.Conn, from replication.Coordinates, o Options, r *Report) error {
+	res, err := replication.Setup(ctx, target, old, replication.SetupOptions{
+		From: from, ReplUser: o.ReplUser, ReplHost: old.Host(), SourceAddr: o.TargetAddr,
+	})
+	if err != nil {
+		return fmt.Errorf("reverse replication %s <- %s: %w", old, target, err)
+	}
+	r.Reverse = &res
+	r.TargetPromotion = from
+	return o.Journal.Append(stepReverse, "done", prefixed("target_", coordData(from)))
+}
+
+// ReverseAllowed says whether old can replicate from newer: MySQL and
+// MariaDB support replication from a source to a replica of the same
+// release series or a newer one, never from a newer series to an older
+// one (8.0 to 5.7, 8.4 to 8.0), nor between vendors.
+func ReverseAllowed(old, newer *dbconn.Conn) error {
+	o, n := old.Flavor, newer.Flavor
+	if o.Vendor != n.Vendor {
+		return fmt.Errorf("%s runs %s and %s runs %s: replication between them in that direction is not supported, so writes made on %s once open could not be carried back", old, o, newer, n, newer)
+	}
+	if o.Major < n.Major || (o.Major == n.Major && o.Minor < n.Minor) {
+		return fmt.Errorf("%s runs %d.%d and %s runs %d.%d: replication from a newer release series to an older one is not supported, so writes made on %s once open could not be carried back to %s", old, o.Major, o.Minor, newer, n.Major, n.Minor, newer, old)
+	}
+	return nil
 }
 
 // RollbackReadOnly undoes a --keep-read-only cutover before writes opened:
@@ -111,7 +205,11 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 	}); err != nil {
 		return r, err
 	}
-	if err := c.phase("replicate", func() error {
+	if o.Switchover != nil {
+		// The provider's switchover ended the target's replication and
+		// cannot be undone by restarting it.
+		r.Warnings = append(r.Warnings, target.String()+" stays read-only and no longer replicates (the provider's switchover ended it): delete the blue/green deployment and create a new one to try again")
+	} else if err := c.phase("replicate", func() error {
 		_, err := replication.Start(ctx, target, 30*time.Second)
 		return err
 	}); err != nil {

@@ -148,3 +148,62 @@ func Poll(ctx context.Context, interval time.Duration, f func() (bool, error)) e
 		}
 	}
 }
+
+// BlueGreen is a managed blue/green deployment: a green copy of the source
+// that replicates from it and that the platform switches over to by
+// renaming (RDS). Blue and Green are the instances as they are named now;
+// they swap names at the switchover.
+type BlueGreen struct {
+	ID     string   `json:"id"`
+	Status string   `json:"status"` // PROVISIONING, AVAILABLE, SWITCHOVER_COMPLETED...
+	Blue   Instance `json:"blue"`
+	Green  Instance `json:"green"`
+	// BlueVersion and GreenVersion are the engine versions.
+	BlueVersion, GreenVersion string
+}
+
+// Switched says whether the switchover completed.
+func (b BlueGreen) Switched() bool { return b.Status == "SWITCHOVER_COMPLETED" }
+
+// BlueGreenRequest asks for a green copy of the source.
+type BlueGreenRequest struct {
+	RunID          string
+	Name           string
+	EngineVersion  string
+	ParameterGroup string
+	InstanceClass  string
+}
+
+// ReadOnlyControl sets a server's read_only the platform's way and waits
+// until the server shows it (it is cutover.ReadOnlyControl).
+type ReadOnlyControl interface {
+	SetReadOnly(ctx context.Context, c *dbconn.Conn, on bool) error
+}
+
+// BlueGreener is a provider with managed blue/green deployments
+// (strategy blue-green).
+type BlueGreener interface {
+	// CreateBlueGreen creates the run's deployment, or adopts it by name
+	// and run tag, and returns once it is AVAILABLE.
+	CreateBlueGreen(ctx context.Context, req BlueGreenRequest, p Progress) (BlueGreen, error)
+	// FindBlueGreen returns the run's deployment by its name and run tag.
+	FindBlueGreen(ctx context.Context, runID, name string) (BlueGreen, bool, error)
+	// PrepareBlueGreen checks that blue's and green's parameter groups are
+	// their own (read_only goes through them) and pins read_only=1 in
+	// green's, so green stays read-only when the switchover promotes it.
+	PrepareBlueGreen(ctx context.Context, bg BlueGreen, green *dbconn.Conn) error
+	// ReadOnly controls read_only of the deployment's blue or green
+	// instance, whatever it is named at the time.
+	ReadOnly(bg BlueGreen, green bool) ReadOnlyControl
+	// Switchover starts the switchover, or re-attaches to one under way,
+	// and returns once it completed; ErrSwitchoverRolledBack when the
+	// platform rolled it back (blue is still the primary).
+	Switchover(ctx context.Context, id string, timeout time.Duration, p Progress) error
+	// DeleteBlueGreen deletes the deployment and, before a switchover, its
+	// green instance.
+	DeleteBlueGreen(ctx context.Context, bg BlueGreen) error
+}
+
+// ErrSwitchoverRolledBack says the platform abandoned a switchover and left
+// blue the primary.
+var ErrSwitchoverRolledBack = errors.New("switchover failed and was rolled back")

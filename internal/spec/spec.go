@@ -31,6 +31,8 @@ type Spec struct {
 	// Maintenance, when set, runs the cutover as runbook 2's read-only
 	// maintenance window (maintenance page, read checks, write checks).
 	Maintenance *Maintenance `yaml:"maintenance" json:"maintenance,omitempty"`
+	// BlueGreen tunes strategy blue-green.
+	BlueGreen BlueGreen `yaml:"blue_green" json:"blue_green"`
 	Local       Local        `yaml:"local" json:"local"`
 	AWS         AWS          `yaml:"aws" json:"aws"`
 	// Cleanup removes the temporary replica and snapshots once the target
@@ -102,6 +104,23 @@ type Maintenance struct {
 	WriteChecks string `yaml:"write_checks" json:"write_checks"`
 	Off         string `yaml:"off" json:"off"`
 	PointBack   bool   `yaml:"point_back" json:"point_back"`
+}
+
+// BlueGreen is strategy blue-green's settings: an RDS blue/green
+// deployment at target.engine_version with aws.parameter_group on green,
+// proven before the switchover and switched read-only.
+type BlueGreen struct {
+	// SwitchoverTimeout is RDS's own bound: past it RDS rolls the
+	// switchover back (30s to 1h; default 5m).
+	SwitchoverTimeout time.Duration `yaml:"switchover_timeout" json:"switchover_timeout,omitempty"`
+	// CheckVersion is the upgrade checks' target series (8.0 or 8.4);
+	// default: target.engine_version's when it is one of them, else none.
+	CheckVersion string `yaml:"check_version" json:"check_version,omitempty"`
+	// CompareLogs are general/slow logs whose SELECTs run on blue and green
+	// before the switchover; any difference stops the run.
+	CompareLogs []string `yaml:"compare_logs" json:"compare_logs,omitempty"`
+	// WarningsFail makes upgrade-check warnings stop the run too.
+	WarningsFail bool `yaml:"warnings_fail" json:"warnings_fail,omitempty"`
 }
 
 // Local provider settings.
@@ -190,8 +209,29 @@ func (s *Spec) Validate() error {
 	if !slices.Contains([]string{"local", "aws"}, s.Provider) {
 		bad("provider: %q, want local or aws", s.Provider)
 	}
-	if !slices.Contains([]string{"replica-snapshot", "backup-clone"}, s.Strategy) {
-		bad("strategy: %q, want replica-snapshot or backup-clone", s.Strategy)
+	if !slices.Contains([]string{"replica-snapshot", "backup-clone", "blue-green"}, s.Strategy) {
+		bad("strategy: %q, want replica-snapshot, backup-clone or blue-green", s.Strategy)
+	}
+	if s.Strategy == "blue-green" {
+		if s.Provider != "aws" {
+			bad("strategy blue-green needs provider aws (an RDS blue/green deployment)")
+		}
+		if s.AWS.ParameterGroup == "" {
+			bad("aws.parameter_group: required with strategy blue-green: green's own DB parameter group, where dbshift keeps read_only=1 through the switchover")
+		} else if strings.HasPrefix(s.AWS.ParameterGroup, "default.") {
+			bad("aws.parameter_group: %s is a default group, which RDS does not let anyone modify; create a custom one for green", s.AWS.ParameterGroup)
+		}
+		if t := s.BlueGreen.SwitchoverTimeout; t != 0 && (t < 30*time.Second || t > time.Hour) {
+			bad("blue_green.switchover_timeout: %s, want 30s to 1h (RDS's range)", t)
+		}
+		if v := s.BlueGreen.CheckVersion; v != "" && v != "8.0" && v != "8.4" && v != "none" {
+			bad("blue_green.check_version: %q, want 8.0, 8.4 or none", v)
+		}
+		if s.Target.Encrypted {
+			bad("target.encrypted: a blue/green deployment keeps blue's storage encryption; use strategy replica-snapshot to encrypt")
+		}
+	} else if len(s.BlueGreen.CompareLogs) > 0 || s.BlueGreen.CheckVersion != "" || s.BlueGreen.SwitchoverTimeout != 0 {
+		bad("blue_green: only with strategy blue-green")
 	}
 	if s.Strategy == "backup-clone" && s.Provider == "aws" {
 		bad("strategy backup-clone needs provider local (RDS offers no physical backup of its own files)")
@@ -249,7 +289,8 @@ func (s *Spec) Fingerprint() string {
 		Repl                     string
 		Local                    Local
 		AWS                      AWS
-	}{s.Name, s.Provider, s.Strategy, s.Source.DSN, s.Target, s.Replication.User + "@" + s.Replication.Host, s.Local, s.AWS})
+		BlueGreen                BlueGreen
+	}{s.Name, s.Provider, s.Strategy, s.Source.DSN, s.Target, s.Replication.User + "@" + s.Replication.Host, s.Local, s.AWS, s.BlueGreen})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }

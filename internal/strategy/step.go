@@ -67,7 +67,9 @@ type Env struct {
 	Progress func(label string, max int64) progress.Reporter
 	// Cutover runs the cutover protocol with the spec's settings (auto mode).
 	Cutover func(ctx context.Context, source, target *dbconn.Conn) error
-	conns   map[string]*dbconn.Conn
+	// Dir is the run's state directory (reports of the checks).
+	Dir   string
+	conns map[string]*dbconn.Conn
 }
 
 // Close closes the connections the steps opened.

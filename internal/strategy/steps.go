@@ -46,6 +46,8 @@ func Build(s *spec.Spec) ([]Step, error) {
 		return replicaSnapshot(s), nil
 	case "backup-clone":
 		return backupClone(s), nil
+	case "blue-green":
+		return blueGreen(s), nil
 	}
 	return nil, fmt.Errorf("unknown strategy %q", s.Strategy)
 }

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/replication"
+	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
+)
+
+// bgWorld is an RDS world for strategy blue-green: the source "prod" with a
+// custom parameter group of its own, green's group, an application account
+// and a general log of the application's reads.
+type bgWorld struct {
+	*rdsWorld
+	spec, state string
+}
+
+// checkVersion is the upgrade checks' target ("": none, as for green's
+// MariaDB 10.11.9).
+func newBGWorld(t *testing.T, checkVersion string, extra ...string) *bgWorld {
+	t.Helper()
+	src, sc := rdsSource(t)
+	mustExec(t, sc.DB, "CREATE USER 'app'@'%' IDENTIFIED BY 'app-secret-1'", "GRANT SELECT, INSERT, UPDATE, DELETE ON app.* TO 'app'@'%'")
+	w := newRDSWorld(t, src, sc, "prod-pg")
+	w.fake.AddParameterGroup("green-pg", "mariadb10.11", nil)
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "general.log")
+	log := "/usr/sbin/mariadbd, Version: 10.11.8-MariaDB-log (Source distribution). started with:\n" +
+		"Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock\n" +
+		"Time                 Id Command    Argument\n" +
+		"2026-11-01T10:00:00.000001Z\t    8 Connect\tapp@10.0.0.5 on app using TCP/IP\n" +
+		"2026-11-01T10:00:00.000002Z\t    8 Query\tSELECT COUNT(*), SUM(amount) FROM orders WHERE customer < 100\n" +
+		"2026-11-01T10:00:00.000003Z\t    8 Query\tSELECT name FROM customers WHERE id = 42\n" +
+		"2026-11-01T10:00:00.000004Z\t    8 Query\tSELECT customer, COUNT(*) FROM orders GROUP BY customer ORDER BY customer LIMIT 20\n" +
+		"2026-11-01T10:00:00.000005Z\t    8 Quit\t\n"
+	if err := os.WriteFile(logPath, []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(dir, "spec.yaml")
+	body := fmt.Sprintf(`name: upgrade-bg
+provider: aws
+strategy: blue-green
+source: {dsn: "%s", password_file: %s}
+target: {id: prod-upgrade, engine_version: "10.11.9"}
+replication: {max_lag: 1s}
+aws: {region: us-east-1, source_instance: prod, parameter_group: green-pg, endpoint: "%s", poll_interval: 20ms}
+blue_green: {compare_logs: ["%s"]%s}
+`, w.src.DSN(), w.src.PasswordFile(), w.fake.URL(), logPath, map[bool]string{true: ", check_version: " + checkVersion}[checkVersion != ""]) + strings.Join(extra, "\n") + "\n"
+	if err := os.WriteFile(spec, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &bgWorld{rdsWorld: w, spec: spec, state: filepath.Join(dir, "state")}
+}
+
+// member connects as the admin to the server now named id in the fake.
+func (w *bgWorld) member(t *testing.T, id string) *dbconn.Conn {
+	t.Helper()
+	inst, ok := w.fake.Instance(id)
+	if !ok {
+		t.Fatalf("no instance %s in the fake", id)
+	}
+	c, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "member", DSN: fmt.Sprintf("%s@tcp(%s:%d)/", w.src.AdminUser, inst.Host, inst.Port), PasswordFile: w.src.PasswordFile()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// appWrite inserts as the application account on c's server.
+func appWrite(c *dbconn.Conn, note string) error {
+	ac, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "app", DSN: "app@tcp(" + c.Addr + ")/", Password: "app-secret-1"}, nil)
+	if err != nil {
+		return err
+	}
+	defer ac.Close()
+	_, err = ac.DB.Exec("INSERT INTO app.orders (customer, amount, note) VALUES (1, 1, ?)", note)
+	return err
+}
+
+// switchedOver runs the blue-green run through its read-only switchover
+// with an application writer on blue, and checks the state it leaves:
+// green (now named prod) and the old blue (prod-old1) both read-only,
+// holding the same data; the writer's last acknowledged write on green.
+func (w *bgWorld) switchedOver(t *testing.T) (blue, green *dbconn.Conn) {
+	t.Helper()
+	writer := startAppWriter(sandboxtest.Conn(t, w.src).DB, 5*time.Millisecond)
+	code, out, errs := w.cli(t, "run", "-f", w.spec, "--state", w.state, "--yes")
+	n := writer.halt()
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
+	}
+	t.Logf("the writer made %d rounds during the run; report:\n%s", n, out)
+	if strings.Contains(out, "came out of the switchover writable") {
+		t.Error("green was writable after the switchover (read_only not pinned in its group)")
+	}
+	bg, ok := w.fake.BlueGreen("prod-upgrade")
+	if !ok || bg.Status != "SWITCHOVER_COMPLETED" {
+		t.Fatalf("deployment after the run: %+v (found %v), want SWITCHOVER_COMPLETED", bg, ok)
+	}
+	green, blue = w.member(t, "prod"), w.member(t, "prod-old1")
+	if green.Addr == blue.Addr || blue.Addr != w.src.Addr() {
+		t.Fatalf("after the switchover prod is %s and prod-old1 %s; the original server is %s", green.Addr, blue.Addr, w.src.Addr())
+	}
+	// Read-only through the switchover: green never opened.
+	if !sandboxtest.ReadOnly(t, green) || !sandboxtest.ReadOnly(t, blue) {
+		t.Fatalf("read_only after the switchover: green %v, old blue %v; want both", sandboxtest.ReadOnly(t, green), sandboxtest.ReadOnly(t, blue))
+	}
+	if v, _ := w.fake.ParameterValue("green-pg", "read_only"); v != "1" {
+		t.Errorf("green's parameter group read_only=%q, want the pinned 1", v)
+	}
+	if err := appWrite(green, "during the window"); err == nil || !strings.Contains(err.Error(), "1290") {
+		t.Errorf("an application write on green before open-writes: %v, want error 1290 (read-only)", err)
+	}
+	if b, g := checksums(t, blue.DB), checksums(t, green.DB); fmt.Sprint(b) != fmt.Sprint(g) {
+		t.Errorf("green does not hold exactly blue's data: blue %v green %v", b, g)
+	}
+	if st, err := replication.ReadStatus(context.Background(), green); err != nil || st.Configured {
+		t.Errorf("green still replicates after the switchover: %+v %v", st, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(w.state, "compare.txt")); err != nil || !strings.Contains(string(b), "queries_no_diffs") && !strings.Contains(string(b), "3") {
+		t.Errorf("the comparison's report: %v\n%s", err, b)
+	}
+	return blue, green
+}
+
+// TestRunAWS_BlueGreenReadOnlySwitchoverThenOpenWritesAndRollbackOverReverse:
+// the switchover keeps writes fenced until open-writes; open-writes --reverse
+// makes the old blue replicate from green first, so the rollback after
+// writes opened loses none of them.
+func TestRunAWS_BlueGreenReadOnlySwitchoverThenOpenWritesAndRollbackOverReverse(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+
+	code, out, errs := w.cli(t, "cutover", "open-writes", "--state", w.state, "--reverse", "--yes")
+	if code != 0 {
+		t.Fatalf("open-writes: exit %d\n%s\n%s", code, out, errs)
+	}
+	if sandboxtest.ReadOnly(t, green) {
+		t.Fatal("green is still read-only after open-writes")
+	}
+	if v, _ := w.fake.ParameterValue("green-pg", "read_only"); v != "0" {
+		t.Errorf("green's parameter group read_only=%q after open-writes, want 0", v)
+	}
+	if !sandboxtest.ReadOnly(t, blue) {
+		t.Error("the old blue is writable beside the open green")
+	}
+	for i := 0; i < 20; i++ {
+		if err := appWrite(green, fmt.Sprintf("on green %d", i)); err != nil {
+			t.Fatalf("application write on the open green: %v", err)
+		}
+	}
+	st, err := replication.ReadStatus(context.Background(), blue)
+	if err != nil || st.IORunning != "Yes" || st.SQLRunning != "Yes" {
+		t.Fatalf("the old blue does not replicate from green: %+v %v", st, err)
+	}
+
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
+	}
+	t.Logf("rollback report:\n%s", out)
+	if sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("after the rollback: old blue read_only=%v, green read_only=%v; want blue writable, green read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
+	}
+	if n := count(t, blue.DB, "SELECT COUNT(*) FROM app.orders WHERE note LIKE 'on green %'"); n != 20 {
+		t.Errorf("the old blue has %d of the 20 writes green took, want all", n)
+	}
+	if err := appWrite(blue, "back on blue"); err != nil {
+		t.Errorf("application write on the old blue after the rollback: %v", err)
+	}
+}
+
+// TestRunAWS_BlueGreenRollbackBeforeWritesOpen: before open-writes the way
+// back is to unfence the old blue; green stays read-only, and open-writes
+// is refused afterwards (two writable servers).
+func TestRunAWS_BlueGreenRollbackBeforeWritesOpen(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	code, out, errs := w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
+	}
+	if sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("after the rollback: old blue read_only=%v, green read_only=%v; want blue writable, green read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
+	}
+	if v, _ := w.fake.ParameterValue("prod-pg", "read_only"); v != "0" {
+		t.Errorf("blue's parameter group read_only=%q after the rollback, want 0", v)
+	}
+	if err := appWrite(blue, "back on blue"); err != nil {
+		t.Errorf("application write on the old blue: %v", err)
+	}
+	code, out, errs = w.cli(t, "cutover", "open-writes", "--state", w.state, "--yes")
+	if code == 0 || sandboxtest.ReadOnly(t, green) == false {
+		t.Errorf("open-writes after the rollback: exit %d, green read_only=%v; want refused\n%s\n%s", code, sandboxtest.ReadOnly(t, green), out, errs)
+	}
+}
+
+// TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover: an upgrade check
+// error stops the run with blue untouched; abort deletes the deployment
+// and green, nothing else.
+func TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover(t *testing.T) {
+	w := newBGWorld(t, "8.0", "cutover: {mode: auto}")
+	mustExec(t, w.srcConn.DB, "CREATE VIEW app.v_pw AS SELECT PASSWORD('x') AS p")
+	code, out, errs := w.cli(t, "run", "-f", w.spec, "--state", w.state, "--yes")
+	// MariaDB's default sql_mode holds NO_AUTO_CREATE_USER, which 8.0 removed.
+	if code != 1 || !strings.Contains(errs, "upgrade checks for 8.0: 2 error(s)") || !strings.Contains(errs, "removed-functions app.v_pw") ||
+		!strings.Contains(errs, "obsolete-sql-mode-global") {
+		t.Fatalf("run with a view on a removed function: exit %d, want 1 naming the failed checks\n%s\n%s", code, out, errs)
+	}
+	if bg, _ := w.fake.BlueGreen("prod-upgrade"); bg.Status != "AVAILABLE" {
+		t.Errorf("deployment %+v, want AVAILABLE (never switched)", bg)
+	}
+	if sandboxtest.ReadOnly(t, w.srcConn) {
+		t.Error("blue was fenced although the checks failed")
+	}
+	code, out, errs = w.cli(t, "abort", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("abort: exit %d\n%s\n%s", code, out, errs)
+	}
+	if bg, ok := w.fake.BlueGreen("prod-upgrade"); ok && bg.Status != "DELETING" {
+		t.Errorf("the deployment after abort: %+v, want deleted", bg)
+	}
+	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
+		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
+	}
+}
