@@ -98,6 +98,14 @@ func (w *bgWorld) switchedOver(t *testing.T) (blue, green *dbconn.Conn) {
 		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
 	}
 	t.Logf("the writer made %d rounds during the run; report:\n%s", n, out)
+	return w.assertSwitchedReadOnly(t, out)
+}
+
+// assertSwitchedReadOnly checks what a read-only switchover leaves: green
+// (now named prod) and the old blue (prod-old1) both read-only, holding the
+// same data, green no longer replicating.
+func (w *bgWorld) assertSwitchedReadOnly(t *testing.T, out string) (blue, green *dbconn.Conn) {
+	t.Helper()
 	if strings.Contains(out, "came out of the switchover writable") {
 		t.Error("green was writable after the switchover (read_only not pinned in its group)")
 	}
@@ -175,6 +183,44 @@ func TestRunAWS_BlueGreenReadOnlySwitchoverThenOpenWritesAndRollbackOverReverse(
 	}
 	if err := appWrite(blue, "back on blue"); err != nil {
 		t.Errorf("application write on the old blue after the rollback: %v", err)
+	}
+}
+
+// TestRunAWS_BlueGreenKilledInsideTheCutoverResumes kills dbshift inside
+// the cutover: after blue is fenced (resume backs out: blue writable, the
+// deployment untouched, a new cutover goes through) and right after it
+// asked RDS for the switchover (resume re-attaches to it and finishes; no
+// second switchover).
+func TestRunAWS_BlueGreenKilledInsideTheCutoverResumes(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: manual, catchup_timeout: 30s}")
+	code, out, errs := w.cli(t, "run", "-f", w.spec, "--state", w.state, "--yes")
+	if code != 0 || !strings.Contains(out, "Cut over when ready") {
+		t.Fatalf("run to the cutover: exit %d\n%s\n%s", code, out, errs)
+	}
+	cj := filepath.Join(w.state, "cutover", "cutover.journal")
+	if !killAt(t, w.env, cj, "fence", "done", "cutover", "--state", w.state, "--yes") {
+		t.Fatal("the cutover finished before the kill")
+	}
+	if !sandboxtest.ReadOnly(t, w.srcConn) {
+		t.Fatal("blue is not fenced at the kill")
+	}
+	code, out, errs = w.cli(t, "cutover", "--state", w.state, "--resume", "--yes")
+	if code == 0 || sandboxtest.ReadOnly(t, w.srcConn) {
+		t.Fatalf("resume before the switchover: exit %d, blue read_only=%v; want backed out (exit 1) and blue writable\n%s\n%s", code, sandboxtest.ReadOnly(t, w.srcConn), out, errs)
+	}
+	if bg, _ := w.fake.BlueGreen("prod-upgrade"); bg.Status != "AVAILABLE" {
+		t.Fatalf("deployment after backing out: %+v, want AVAILABLE", bg)
+	}
+	if !killAt(t, w.env, cj, "switchover", "start", "cutover", "--state", w.state, "--yes") {
+		t.Fatal("the cutover finished before the kill")
+	}
+	code, out, errs = w.cli(t, "cutover", "--state", w.state, "--resume", "--yes")
+	if code != 0 {
+		t.Fatalf("resume inside the switchover: exit %d\n%s\n%s", code, out, errs)
+	}
+	w.assertSwitchedReadOnly(t, out)
+	if n := w.fake.CallCount("SwitchoverBlueGreenDeployment"); n != 1 {
+		t.Errorf("SwitchoverBlueGreenDeployment called %d times, want once", n)
 	}
 }
 
