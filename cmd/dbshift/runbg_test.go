@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbshift/dbshift/internal/awsfake"
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/sandbox/sandboxtest"
@@ -276,5 +277,33 @@ func TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover(t *testing.T) {
 	}
 	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
 		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
+	}
+}
+
+// TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue: RDS abandons
+// the switchover (SWITCHOVER_FAILED); the cutover backs out like any failure
+// before the point of no return: blue writable again, green read-only.
+func TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	w.fake.InjectEffect("CreateBlueGreenDeployment", awsfake.Fail)
+	code, out, errs := w.cli(t, "run", "-f", w.spec, "--state", w.state, "--yes")
+	if code != 1 || !strings.Contains(out+errs, "SWITCHOVER_FAILED") {
+		t.Fatalf("run with a failing switchover: exit %d, want 1 naming SWITCHOVER_FAILED\n%s\n%s", code, out, errs)
+	}
+	if sandboxtest.ReadOnly(t, w.srcConn) {
+		t.Error("blue is still fenced after RDS rolled the switchover back")
+	}
+	if v, _ := w.fake.ParameterValue("prod-pg", "read_only"); v != "0" {
+		t.Errorf("blue's parameter group read_only=%q, want 0", v)
+	}
+	bg, _ := w.fake.BlueGreen("prod-upgrade")
+	if bg.Status != "SWITCHOVER_FAILED" || bg.Blue != "prod" {
+		t.Fatalf("deployment %+v, want SWITCHOVER_FAILED with blue still named prod", bg)
+	}
+	if !sandboxtest.ReadOnly(t, w.member(t, bg.Green)) {
+		t.Error("green is writable after the failed switchover")
+	}
+	if err := appWrite(w.srcConn, "after the failed switchover"); err != nil {
+		t.Errorf("application write on blue: %v", err)
 	}
 }

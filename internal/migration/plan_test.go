@@ -20,6 +20,16 @@ replication: {host: "10.0.%"}
 cutover: {mode: manual, switch: {kind: route53, zone_id: Z1, record: db.example.com}}
 `
 
+const blueGreenSpec = `
+name: upgrade
+provider: aws
+strategy: blue-green
+source: {dsn: "admin@tcp(orders.abc.us-east-1.rds.amazonaws.com:3306)/"}
+target: {id: orders-80, engine_version: "8.0.39", instance_class: db.r6g.xlarge}
+aws: {region: us-east-1, source_instance: orders, parameter_group: orders-80-pg}
+blue_green: {switchover_timeout: 2m, compare_logs: [/var/log/general.log]}
+`
+
 const localSpec = `
 name: demo
 provider: local
@@ -105,7 +115,7 @@ func TestSpec_RejectsBadInputWithEveryReason(t *testing.T) {
 
 func TestPlan_MermaidAcceptedByMermaid(t *testing.T) {
 	var diagrams []string
-	for _, y := range []string{localSpec, awsSpec, strings.Replace(localSpec, "replica-snapshot", "backup-clone", 1)} {
+	for _, y := range []string{localSpec, awsSpec, strings.Replace(localSpec, "replica-snapshot", "backup-clone", 1), blueGreenSpec} {
 		s, err := spec.Parse([]byte(y))
 		if err != nil {
 			t.Fatal(err)
@@ -154,5 +164,59 @@ func TestPlan_AWSCutoverListsReadOnlySwitchAndFenceCalls(t *testing.T) {
 			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
 		}
 		at += i
+	}
+}
+
+func TestPlan_BlueGreenListsEveryAPICallInOrder(t *testing.T) {
+	s, err := spec.Parse([]byte(blueGreenSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	at := 0
+	for _, w := range []string{
+		"rds:CreateBlueGreenDeployment BlueGreenDeploymentName=orders-80 Source=<ARN of orders> TargetEngineVersion=8.0.39 TargetDBParameterGroupName=orders-80-pg TargetDBInstanceClass=db.r6g.xlarge",
+		"(until AVAILABLE)",
+		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-80-pg read_only=1 ApplyMethod=immediate",
+		"run the SELECTs of /var/log/general.log on blue and green",
+		"rds:ModifyDBParameterGroup DBParameterGroupName=<blue's group> read_only=1",
+		"rds:SwitchoverBlueGreenDeployment BlueGreenDeploymentIdentifier=<id> SwitchoverTimeout=120",
+		"SWITCHOVER_COMPLETED",
+		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-80-pg read_only=0",
+	} {
+		i := strings.Index(out[at:], w)
+		if i < 0 {
+			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
+		}
+		at += i
+	}
+}
+
+func TestSpec_BlueGreenRejectsWhatItCannotDo(t *testing.T) {
+	for _, c := range []struct{ edit, want string }{
+		{"provider: aws\n", "strategy blue-green needs provider aws"},
+		{"parameter_group: orders-80-pg", "aws.parameter_group: required with strategy blue-green"},
+		{"switchover_timeout: 2m", "blue_green.switchover_timeout: 2h0m0s, want 30s to 1h"},
+	} {
+		y := blueGreenSpec
+		switch c.edit {
+		case "provider: aws\n":
+			y = strings.Replace(y, "provider: aws", "provider: local\nlocal: {sandbox_dir: /tmp/x}", 1)
+		case "parameter_group: orders-80-pg":
+			y = strings.Replace(y, ", parameter_group: orders-80-pg", "", 1)
+		default:
+			y = strings.Replace(y, "switchover_timeout: 2m", "switchover_timeout: 2h", 1)
+		}
+		if _, err := spec.Parse([]byte(y)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want it to say %q", c.edit, err, c.want)
+		}
 	}
 }
