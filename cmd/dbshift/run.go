@@ -129,10 +129,19 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 // On aws: the target opens through its own parameter group (RDS refuses SET
 // GLOBAL read_only), and the old source is fenced for good with the run's
 // deny-all security group.
-func providerCutover(prov provider.Provider, runID, targetID string, c *CutoverSettings) {
+func providerCutover(ctx context.Context, prov provider.Provider, runID, targetID string, c *CutoverSettings) error {
 	r, ok := prov.(*awsprov.RDS)
 	if !ok {
-		return
+		return nil
+	}
+	if len(c.AppAccount) == 0 {
+		// No accounts to lock: fence with read_only=1 in the source's own
+		// parameter group (RDS refuses SET GLOBAL).
+		ro, err := r.SourceReadOnly(ctx)
+		if err != nil {
+			return usage("cutover fence: %v", err)
+		}
+		c.SourceFence = cutover.ReadOnlyFence{Control: ro}
 	}
 	c.FenceOld = func(ctx context.Context) error {
 		_, err := r.FenceSourceForGood(ctx, runID)
@@ -141,6 +150,7 @@ func providerCutover(prov provider.Provider, runID, targetID string, c *CutoverS
 	if ro := r.TargetReadOnly(targetID); ro != nil {
 		c.TargetReadOnly = ro
 	}
+	return nil
 }
 
 // specCutoverSettings maps the spec's cutover section onto the flags.

@@ -526,3 +526,38 @@ func TestRunAWS_AutoCutoverSwitchesRoute53AndFencesTheOldSource(t *testing.T) {
 		t.Error("the application account still logs in to the old source")
 	}
 }
+
+// TestRunAWS_AutoCutoverFencesThroughTheSourceParameterGroup: without
+// application accounts to lock, the source is fenced with read_only=1 in
+// its own parameter group, waited until the server shows it.
+func TestRunAWS_AutoCutoverFencesThroughTheSourceParameterGroup(t *testing.T) {
+	src, sc := rdsSource(t)
+	w := newRDSWorld(t, src, sc, "prod-pg")
+	w.fake.AddParameterGroup("prod-target-pg", "mariadb10.11", nil)
+	specPath := w.spec(t, false, ", parameter_group: prod-target-pg", `cutover: {mode: auto, catchup_timeout: 30s}`)
+	state := filepath.Join(t.TempDir(), "state")
+	writer := startAppWriter(sandboxtest.Conn(t, src).DB, 5*time.Millisecond)
+	code, out, errs := w.cli(t, "run", "-f", specPath, "--state", state, "--yes")
+	writer.halt()
+	if code != 0 || !strings.Contains(out, "completed") {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if v, _ := w.fake.ParameterValue("prod-pg", "read_only"); v != "1" {
+		t.Errorf("source parameter group read_only=%q after the cutover, want 1", v)
+	}
+	if !sandboxtest.ReadOnly(t, sc) {
+		t.Error("the old source is writable after the cutover")
+	}
+	tgt, _ := w.fake.Instance("prod-encrypted")
+	tc, err := dbconn.Open(context.Background(), dbconn.Spec{Role: "target", DSN: src.AdminUser + "@tcp(" + net.JoinHostPort(tgt.Host, fmt.Sprint(tgt.Port)) + ")/", PasswordFile: src.PasswordFile()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if sandboxtest.ReadOnly(t, tc) {
+		t.Error("the target is read-only after the cutover")
+	}
+	if s, tg := checksums(t, sc.DB), checksums(t, tc.DB); fmt.Sprint(s) != fmt.Sprint(tg) {
+		t.Errorf("checksums differ: source %v target %v", s, tg)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -522,8 +523,13 @@ func endpointIP(ctx context.Context, host string) (string, error) {
 
 // awsCutoverCalls are the cutover's control-plane calls on RDS.
 func awsCutoverCalls(s *spec.Spec) []string {
-	calls := sqlCalls(true, "ALTER USER <app account> ACCOUNT LOCK; CALL mysql.rds_kill(<session>) (on the source)",
-		"CALL mysql.rds_reset_external_master (on the target)")
+	var calls []string
+	if len(s.Cutover.AppAccounts) > 0 {
+		calls = sqlCalls(true, "ALTER USER "+strings.Join(s.Cutover.AppAccounts, ", ")+" ACCOUNT LOCK; CALL mysql.rds_kill(<session>) (on the source)")
+	} else {
+		calls = []string{"rds:ModifyDBParameterGroup DBParameterGroupName=<" + s.AWS.SourceInstance + "'s own custom group> read_only=1 ApplyMethod=immediate (then ParameterApplyStatus in-sync and @@read_only=1 on the source)"}
+	}
+	calls = append(calls, sqlCalls(true, "CALL mysql.rds_reset_external_master (on the target)")...)
 	if g := s.AWS.ParameterGroup; g != "" {
 		calls = append(calls, "rds:ModifyDBParameterGroup DBParameterGroupName="+g+" read_only=0 ApplyMethod=immediate",
 			"rds:DescribeDBInstances DBInstanceIdentifier="+s.Target.ID+" (ParameterApplyStatus in-sync; then @@read_only=0)")

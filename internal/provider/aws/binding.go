@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -309,4 +311,26 @@ func (r *RDS) TargetReadOnly(targetID string) *ParameterGroupReadOnly {
 		return nil
 	}
 	return &ParameterGroupReadOnly{API: r.api, InstanceID: targetID, Group: r.cfg.ParameterGroup}
+}
+
+// SourceReadOnly is the source's read_only through its own parameter group,
+// the fence of a cutover without application accounts to lock. It fails
+// when the group is a default one (unmodifiable) or shared with another
+// instance (read_only would reach it too).
+func (r *RDS) SourceReadOnly(ctx context.Context) (*ParameterGroupReadOnly, error) {
+	src, err := r.api.DescribeInstance(ctx, r.cfg.SourceID)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(src.ParameterGroup, "default.") {
+		return nil, fmt.Errorf("%s uses the default parameter group %s, which cannot be modified: fence it by locking the application accounts (cutover.app_accounts) or give it a custom group of its own", src.ID, src.ParameterGroup)
+	}
+	users, err := r.api.InstancesUsingParameterGroup(ctx, src.ParameterGroup)
+	if err != nil {
+		return nil, err
+	}
+	if others := slices.DeleteFunc(users, func(id string) bool { return id == src.ID }); len(others) > 0 {
+		return nil, fmt.Errorf("parameter group %s of %s is also used by %s, which read_only=1 would fence too: lock the application accounts instead (cutover.app_accounts)", src.ParameterGroup, src.ID, strings.Join(others, ", "))
+	}
+	return &ParameterGroupReadOnly{API: r.api, InstanceID: src.ID, Group: src.ParameterGroup, Timeout: r.cfg.Timeout}, nil
 }
