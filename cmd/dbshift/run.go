@@ -277,7 +277,8 @@ type lagStatus struct {
 // rate and an ETA; nil when the run has no replicating target yet or the
 // servers cannot be reached (status never fails for that).
 func runLag(app *App, st *migration.State, s *spec.Spec) *lagStatus {
-	if !st.Journal.Done(strategy.StepReplicate) || st.Journal.Done(strategy.StepCutover) {
+	replicating := st.Journal.Done(strategy.StepReplicate) || st.Journal.Done(strategy.StepCreateBlueGreen)
+	if !replicating || st.Journal.Done(strategy.StepCutover) {
 		return nil
 	}
 	env, _, err := migrationEnv(app, st, s)
@@ -285,9 +286,17 @@ func runLag(app *App, st *migration.State, s *spec.Spec) *lagStatus {
 		return nil
 	}
 	defer env.Close()
-	inst, ok, err := env.Provider.FindInstance(app.Ctx, st.RunID, provider.RoleTarget)
-	if err != nil || !ok {
+	var inst provider.Instance
+	if s.Strategy == "blue-green" {
+		bg, _, err := strategy.BlueGreenOf(app.Ctx, env)
+		if err != nil || bg.Switched() {
+			return nil
+		}
+		inst = bg.Green
+	} else if found, ok, err := env.Provider.FindInstance(app.Ctx, st.RunID, provider.RoleTarget); err != nil || !ok {
 		return nil
+	} else {
+		inst = found
 	}
 	src, err := env.Source(app.Ctx)
 	if err != nil {

@@ -198,6 +198,10 @@ func TestRunAWS_BlueGreenKilledInsideTheCutoverResumes(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Cut over when ready") {
 		t.Fatalf("run to the cutover: exit %d\n%s\n%s", code, out, errs)
 	}
+	code, out, errs = w.cli(t, "status", "--state", w.state)
+	if code != 0 || !strings.Contains(out, "target prod-green-") || !strings.Contains(out, "in sync") {
+		t.Errorf("status before the cutover: exit %d, want green's lag\n%s\n%s", code, out, errs)
+	}
 	cj := filepath.Join(w.state, "cutover", "cutover.journal")
 	if !killAt(t, w.env, cj, "fence", "done", "cutover", "--state", w.state, "--yes") {
 		t.Fatal("the cutover finished before the kill")
