@@ -72,6 +72,20 @@ func (r *blueGreenRun) Close() {
 	r.st.Journal.Close()
 }
 
+// withBlueGreenRun runs f on the blue-green run in dir; notARun is the usage
+// error when dir is no run directory at all.
+func withBlueGreenRun(app *App, dir, notARun string, f func(*blueGreenRun) error) error {
+	r, ok, err := openBlueGreenRun(app, dir)
+	if !ok {
+		return usage("%s", notARun)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return f(r)
+}
+
 // openBlueGreenRun opens the run in dir when it is a blue-green run;
 // ok=false when dir is not a run directory at all.
 func openBlueGreenRun(app *App, dir string) (_ *blueGreenRun, ok bool, err error) {

@@ -256,15 +256,9 @@ type CutoverOpenWritesCmd struct {
 
 func (c *CutoverOpenWritesCmd) Run(app *App) error {
 	if c.Target == "" {
-		r, ok, err := openBlueGreenRun(app, c.State)
-		if !ok {
-			return usage("give --target, or --state DIR of a blue-green 'dbshift run'")
-		}
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		return runBlueGreenOpenWrites(app, r, c.Reverse, c.Yes)
+		return withBlueGreenRun(app, c.State, "give --target, or --state DIR of a blue-green 'dbshift run'", func(r *blueGreenRun) error {
+			return runBlueGreenOpenWrites(app, r, c.Reverse, c.Yes)
+		})
 	}
 	if c.Reverse {
 		return usage("--reverse: only with --state of a blue-green run (elsewhere, give --reverse to the cutover)")
@@ -304,15 +298,9 @@ type RollbackCmd struct {
 
 func (c *RollbackCmd) Run(app *App) error {
 	if c.Source == "" && c.Target == "" {
-		r, ok, err := openBlueGreenRun(app, c.State)
-		if !ok {
-			return usage("give --source and --target, or --state DIR of a blue-green 'dbshift run'")
-		}
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		return runBlueGreenRollback(app, r, c)
+		return withBlueGreenRun(app, c.State, "give --source and --target, or --state DIR of a blue-green 'dbshift run'", func(r *blueGreenRun) error {
+			return runBlueGreenRollback(app, r, c)
+		})
 	}
 	if c.Source == "" || c.Target == "" {
 		return usage("give both --source and --target")

@@ -41,20 +41,7 @@ cutover: {mode: auto}
 `
 
 func TestPlan_AWSListsEveryAPICallInOrder(t *testing.T) {
-	s, err := spec.Parse([]byte(awsSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := p.Text(&b); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	want := []string{
+	assertInOrder(t, planText(t, awsSpec),
 		"CALL mysql.rds_set_configuration('binlog retention hours', 168)",
 		"rds:CreateDBInstanceReadReplica DBInstanceIdentifier=orders-encrypted-temp-replica SourceDBInstanceIdentifier=orders",
 		"CALL mysql.rds_stop_replication",
@@ -65,15 +52,7 @@ func TestPlan_AWSListsEveryAPICallInOrder(t *testing.T) {
 		"CALL mysql.rds_set_external_master(",
 		"CALL mysql.rds_start_replication",
 		"rds:DeleteDBInstance DBInstanceIdentifier=orders-encrypted-temp-replica",
-	}
-	at := 0
-	for _, w := range want {
-		i := strings.Index(out[at:], w)
-		if i < 0 {
-			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
-		}
-		at += i
-	}
+	)
 }
 
 func TestPlan_MermaidDeclaresParticipantsAndMarksPointOfNoReturn(t *testing.T) {
@@ -136,21 +115,7 @@ func TestPlan_MermaidAcceptedByMermaid(t *testing.T) {
 }
 
 func TestPlan_AWSCutoverListsReadOnlySwitchAndFenceCalls(t *testing.T) {
-	s, err := spec.Parse([]byte(strings.Replace(awsSpec, "source_instance: orders}", "source_instance: orders, parameter_group: orders-target-pg}", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := p.Text(&b); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	at := 0
-	for _, w := range []string{
+	assertInOrder(t, planText(t, strings.Replace(awsSpec, "source_instance: orders}", "source_instance: orders, parameter_group: orders-target-pg}", 1)),
 		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-target-pg read_only=1",
 		"rds:RestoreDBInstanceFromDBSnapshot",
 		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-target-pg read_only=0",
@@ -158,31 +123,11 @@ func TestPlan_AWSCutoverListsReadOnlySwitchAndFenceCalls(t *testing.T) {
 		"route53:GetChange (until INSYNC)",
 		"ec2:CreateSecurityGroup GroupName=dbshift-fence-",
 		"rds:ModifyDBInstance DBInstanceIdentifier=orders VpcSecurityGroupIds=[fence]",
-	} {
-		i := strings.Index(out[at:], w)
-		if i < 0 {
-			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
-		}
-		at += i
-	}
+	)
 }
 
 func TestPlan_BlueGreenListsEveryAPICallInOrder(t *testing.T) {
-	s, err := spec.Parse([]byte(blueGreenSpec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPlan(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := p.Text(&b); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	at := 0
-	for _, w := range []string{
+	assertInOrder(t, planText(t, blueGreenSpec),
 		"rds:CreateBlueGreenDeployment BlueGreenDeploymentName=orders-80 Source=<ARN of orders> TargetEngineVersion=8.0.39 TargetDBParameterGroupName=orders-80-pg TargetDBInstanceClass=db.r6g.xlarge",
 		"(until AVAILABLE)",
 		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-80-pg read_only=1 ApplyMethod=immediate",
@@ -191,13 +136,7 @@ func TestPlan_BlueGreenListsEveryAPICallInOrder(t *testing.T) {
 		"rds:SwitchoverBlueGreenDeployment BlueGreenDeploymentIdentifier=<id> SwitchoverTimeout=120",
 		"SWITCHOVER_COMPLETED",
 		"rds:ModifyDBParameterGroup DBParameterGroupName=orders-80-pg read_only=0",
-	} {
-		i := strings.Index(out[at:], w)
-		if i < 0 {
-			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
-		}
-		at += i
-	}
+	)
 }
 
 func TestSpec_BlueGreenRejectsWhatItCannotDo(t *testing.T) {
@@ -218,5 +157,36 @@ func TestSpec_BlueGreenRejectsWhatItCannotDo(t *testing.T) {
 		if _, err := spec.Parse([]byte(y)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want it to say %q", c.edit, err, c.want)
 		}
+	}
+}
+
+// planText is the text plan of a spec.
+func planText(t *testing.T, y string) string {
+	t.Helper()
+	s, err := spec.Parse([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.Text(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// assertInOrder checks that out holds every one of want, in that order.
+func assertInOrder(t *testing.T, out string, want ...string) {
+	t.Helper()
+	at := 0
+	for _, w := range want {
+		i := strings.Index(out[at:], w)
+		if i < 0 {
+			t.Fatalf("plan lacks (or misorders) %q\n%s", w, out)
+		}
+		at += i
 	}
 }
