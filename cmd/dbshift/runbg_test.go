@@ -61,7 +61,7 @@ blue_green: {compare_logs: ["%s"]%s}
 }
 
 // member connects as the admin to the server now named id in the fake.
-func (w *bgWorld) member(t *testing.T, id string) *dbconn.Conn {
+func (w *rdsWorld) member(t *testing.T, id string) *dbconn.Conn {
 	t.Helper()
 	inst, ok := w.fake.Instance(id)
 	if !ok {
