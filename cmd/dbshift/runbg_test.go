@@ -311,3 +311,43 @@ func TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue(t *testing.T) {
 		t.Errorf("application write on blue: %v", err)
 	}
 }
+
+// TestRunAWS_BlueGreenMaintenanceWindowPointsBackOnFailedReadChecks is
+// runbook 2's switch on RDS Blue/Green: maintenance on, read-only
+// switchover, read checks against green while nobody can write; a failing
+// read check points back: blue writable again, green read-only, maintenance
+// off.
+func TestRunAWS_BlueGreenMaintenanceWindowPointsBackOnFailedReadChecks(t *testing.T) {
+	rec := filepath.Join(t.TempDir(), "phases")
+	hook := func(phase string, fail bool) string {
+		cmd := "echo " + phase + " >> " + rec
+		if fail {
+			cmd += "; exit 3"
+		}
+		return fmt.Sprintf("%q", cmd)
+	}
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}",
+		"maintenance: {on: "+hook("on", false)+", read_checks: "+hook("read-checks", true)+", write_checks: "+hook("write-checks", false)+", off: "+hook("off", false)+"}")
+	code, out, errs := w.cli(t, "run", "-f", w.spec, "--state", w.state, "--yes")
+	if code != 1 || !strings.Contains(out+errs, "read checks failed") {
+		t.Fatalf("run with failing read checks: exit %d, want 1 saying so\n%s\n%s", code, out, errs)
+	}
+	b, err := os.ReadFile(rec)
+	if err != nil || string(b) != "on\nread-checks\noff\n" {
+		t.Errorf("phases run: %q (%v), want on, read-checks, off", b, err)
+	}
+	bg, _ := w.fake.BlueGreen("prod-upgrade")
+	if bg.Status != "SWITCHOVER_COMPLETED" {
+		t.Fatalf("deployment %+v, want switched over", bg)
+	}
+	blue, green := w.member(t, "prod-old1"), w.member(t, "prod")
+	if sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("after pointing back: old blue read_only=%v, green read_only=%v; want blue writable, green read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
+	}
+	if strings.Contains(out, "restarting replication") {
+		t.Errorf("pointing back tried to restart green's replication:\n%s", out)
+	}
+	if err := appWrite(blue, "after the window"); err != nil {
+		t.Errorf("application write on blue after pointing back: %v", err)
+	}
+}

@@ -104,6 +104,9 @@ func pointBack(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 			targetFenced = false
 			errs = append(errs, fmt.Errorf("fencing the target again failed, so the source stays fenced too (fix the target, then point back again): %w", err))
 		}
+	} else if o.Switchover != nil {
+		// The provider's switchover ended the target's replication for good.
+		rep.Warnings = append(rep.Warnings, target.String()+" stays read-only and no longer replicates (the provider's switchover ended it)")
 	} else if _, err := replication.Start(ctx, target, 30*time.Second); err != nil {
 		errs = append(errs, fmt.Errorf("restarting replication on the target: %w", err))
 	}
