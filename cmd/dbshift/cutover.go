@@ -49,7 +49,7 @@ type CutoverSettings struct {
 	// Switchover is the provider's own switchover (RDS blue/green), set by a
 	// run's cutover (not a flag).
 	Switchover func(ctx context.Context) error `kong:"-"`
-	Yes            bool                    `name:"yes" help:"Do not ask for confirmation."`
+	Yes        bool                            `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
 }
 

@@ -73,7 +73,7 @@ type Options struct {
 	// from the target before opening it (a read-only switchover's way back).
 	OldSource *dbconn.Conn
 	Journal   *journal.Journal // required
-	Log      *slog.Logger
+	Log       *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -107,18 +107,18 @@ func (o *Options) defaults() {
 
 // Journal step names.
 const (
-	stepGate    = "gate"
-	stepFence   = "fence"
-	stepDrain   = "drain"
-	stepRecord  = "record"
-	stepCatchup = "catchup"
+	stepGate       = "gate"
+	stepFence      = "fence"
+	stepDrain      = "drain"
+	stepRecord     = "record"
+	stepCatchup    = "catchup"
 	stepSwitchover = "switchover" // the provider's (blue/green), before promote
 	stepPromote    = "promote"    // its "start" entry is the point of no return
-	stepOpen    = "open-writes"
-	stepSwitch  = "switch"
-	stepReverse = "reverse"
-	stepAbort   = "abort"
-	stepReport  = "report"
+	stepOpen       = "open-writes"
+	stepSwitch     = "switch"
+	stepReverse    = "reverse"
+	stepAbort      = "abort"
+	stepReport     = "report"
 )
 
 // ErrAborted wraps every failure before the point of no return: the source

@@ -33,8 +33,8 @@ type Spec struct {
 	Maintenance *Maintenance `yaml:"maintenance" json:"maintenance,omitempty"`
 	// BlueGreen tunes strategy blue-green.
 	BlueGreen BlueGreen `yaml:"blue_green" json:"blue_green"`
-	Local       Local        `yaml:"local" json:"local"`
-	AWS         AWS          `yaml:"aws" json:"aws"`
+	Local     Local     `yaml:"local" json:"local"`
+	AWS       AWS       `yaml:"aws" json:"aws"`
 	// Cleanup removes the temporary replica and snapshots once the target
 	// replicates (default true).
 	Cleanup *bool `yaml:"cleanup" json:"cleanup"`
