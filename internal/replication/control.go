@@ -104,8 +104,8 @@ func Reset(ctx context.Context, replica *dbconn.Conn) error {
 
 // StopAndCapture stops a replica at a consistent point and returns the source
 // coordinates it has executed up to. Where the flavor allows it, the IO
-// thread stops first and the SQL thread drains everything fetched, so the
-// coordinates are as late as the replica got; on RDS both stop at once and
+// thread stops first and the SQL thread drains every transaction fetched
+// whole, so the coordinates are as late as the replica got; on RDS both stop at once and
 // the executed coordinates are still exactly what the data holds.
 func StopAndCapture(ctx context.Context, replica *dbconn.Conn, drainTimeout time.Duration) (Coordinates, error) {
 	st, err := ReadStatus(ctx, replica)
@@ -139,9 +139,18 @@ func StopAndCapture(ctx context.Context, replica *dbconn.Conn, drainTimeout time
 	return co, nil
 }
 
+// waitDrained waits, with the IO thread stopped, until the SQL thread has
+// executed everything it can. That is not always everything fetched: when
+// the IO thread stopped with only the head of a transaction fetched, the SQL
+// thread reads to the end of the relay log and waits there inside that
+// transaction for good. Its state then says it has read all relay log; seen
+// twice with no progress between, the drain is over, and stopping the SQL
+// thread rolls the unfinished transaction back, leaving the executed
+// coordinates at the transaction's start.
 func waitDrained(ctx context.Context, replica *dbconn.Conn, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var idleAt *Coordinates
 	for {
 		st, err := ReadStatus(ctx, replica)
 		if err != nil {
@@ -153,12 +162,28 @@ func waitDrained(ctx context.Context, replica *dbconn.Conn, timeout time.Duratio
 		if st.Executed == st.Fetched || st.SQLRunning != "Yes" {
 			return nil
 		}
+		switch {
+		case !readAllRelayLog(st.SQLState):
+			idleAt = nil
+		case idleAt != nil && *idleAt == st.Executed:
+			return nil
+		default:
+			idleAt = &st.Executed
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: SQL thread still behind what it fetched (%s < %s) after %s", replica, st.Executed, st.Fetched, timeout)
 		case <-time.After(pollEvery):
 		}
 	}
+}
+
+// readAllRelayLog reports whether an SQL thread state is the one of a thread
+// waiting at the end of its relay log: "Slave has read all relay log;
+// waiting for more updates" (MariaDB, MySQL before 8.0.26) or "Replica has
+// read all relay log; ..." (MySQL since).
+func readAllRelayLog(state string) bool {
+	return strings.Contains(strings.ToLower(state), "has read all relay log")
 }
 
 // ErrWaitTimeout is returned when a replica did not reach coordinates in time.
