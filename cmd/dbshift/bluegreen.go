@@ -161,8 +161,9 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 	}
 	settings := specCutoverSettings(r.s, filepath.Join(r.st.Dir, "cutover"))
 	settings.Yes, settings.Format, settings.Report = c.Yes, c.Format, c.Report
-	if !r.j.Done("open-writes") {
-		if err := app.confirm(c.Yes, []string{"make the old blue " + r.blue.String() + " writable again (read_only=0 in its parameter group)",
+	if !cutover.WritesOpened(r.j) {
+		if err := app.confirm(c.Yes, []string{"make sure " + r.green.String() + " is read-only (read_only=1 in its parameter group) before anything else",
+			"make the old blue " + r.blue.String() + " writable again (read_only=0 in its parameter group)",
 			"switch traffic back to it (" + r.s.Cutover.Switch.Kind + "; with none, point the application at " + r.bg.Blue.Addr + " yourself: the switchover gave blue's endpoint name to green)",
 			"leave " + r.green.String() + " read-only"}); err != nil {
 			return err
@@ -178,6 +179,9 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 		}
 		rep.Print(app.Stdout)
 		return nil
+	}
+	if !r.j.Done("open-writes") {
+		return failed("rollback: open-writes ran on %s and did not finish: it may be writable and hold writes the old blue %s lacks, so pointing traffic back would lose them; %s stays read-only. Finish it (dbshift cutover open-writes --state %s --reverse), then roll back over reverse replication", r.green, r.blue, r.blue, r.st.Dir)
 	}
 	if !r.j.Done("reverse") {
 		why := "open-writes ran without --reverse, so the old blue does not have green's writes"

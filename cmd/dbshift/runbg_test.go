@@ -351,3 +351,48 @@ func TestRunAWS_BlueGreenMaintenanceWindowPointsBackOnFailedReadChecks(t *testin
 		t.Errorf("application write on blue after pointing back: %v", err)
 	}
 }
+
+// TestRunAWS_BlueGreenRollbackClosesGreenFirst: green was opened behind
+// dbshift's back after the switchover; the rollback before open-writes
+// closes it before it opens the old blue, so at no moment are both
+// writable, and says that green had been writable.
+func TestRunAWS_BlueGreenRollbackClosesGreenFirst(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	if err := w.setReadOnly(context.Background(), "prod", false); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, green) || sandboxtest.ReadOnly(t, blue) {
+		t.Errorf("after the rollback: green read_only=%v, old blue read_only=%v; want green read-only, blue writable", sandboxtest.ReadOnly(t, green), sandboxtest.ReadOnly(t, blue))
+	}
+	if !strings.Contains(out, "was writable although writes were never opened") {
+		t.Errorf("the rollback's report does not say green had been writable:\n%s", out)
+	}
+}
+
+// TestRunAWS_BlueGreenRollbackRefusedOnceOpenWritesStarted: open-writes is
+// killed right after it journaled its start (green may be open, and may
+// have taken writes); the rollback that only points back must refuse and
+// leave the old blue read-only.
+func TestRunAWS_BlueGreenRollbackRefusedOnceOpenWritesStarted(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, _ := w.switchedOver(t)
+	cj := filepath.Join(w.state, "cutover", "cutover.journal")
+	if !killAt(t, w.env, cj, "open-writes", "start", "cutover", "open-writes", "--state", w.state, "--yes") {
+		t.Fatal("open-writes finished before the kill")
+	}
+	code, out, errs := w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(out+errs, "open-writes ran on") {
+		t.Errorf("rollback after an interrupted open-writes: exit %d, want refused saying open-writes ran\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, blue) {
+		t.Error("the old blue was opened although green may hold writes it lacks")
+	}
+	if v, _ := w.fake.ParameterValue("prod-pg", "read_only"); v != "1" {
+		t.Errorf("blue's parameter group read_only=%q after the refused rollback, want 1", v)
+	}
+}

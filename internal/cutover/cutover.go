@@ -491,6 +491,9 @@ func (c *run) promote() error {
 		}
 	}
 	if !c.o.KeepReadOnly && !j.Done(stepOpen) {
+		if err := j.Append(stepOpen, "start", nil); err != nil {
+			return err
+		}
 		if err := c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, false); err != nil {
 			return fmt.Errorf("opening writes on %s: %w", c.tgt, err)
 		}

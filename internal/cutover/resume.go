@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/journal"
 	"github.com/dbshift/dbshift/internal/replication"
 )
 
@@ -113,6 +114,12 @@ func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, e
 			return r, err
 		}
 	}
+	// Journaled before read_only is lifted: from here on the target may
+	// take writes the old source lacks, even if this call fails or is
+	// killed, and a rollback that only points traffic back would lose them.
+	if err := o.Journal.Append(stepOpen, "start", nil); err != nil {
+		return r, err
+	}
 	if err := o.ReadOnly.SetReadOnly(ctx, target, false); err != nil {
 		return r, err
 	}
@@ -183,20 +190,33 @@ func ReverseAllowed(old, newer *dbconn.Conn) error {
 	return nil
 }
 
+// WritesOpened says whether writes were (or may have been) opened on the
+// target: open-writes journals its start before it lifts read_only.
+func WritesOpened(j *journal.Journal) bool {
+	_, started := j.Last(stepOpen, "start")
+	return started || j.Done(stepOpen)
+}
+
 // RollbackReadOnly undoes a --keep-read-only cutover before writes opened:
-// traffic back to the source, the target replicates again from where it
-// stopped (the source's final coordinates), the source takes writes again.
-// Nothing was written anywhere in between, so nothing is undone.
+// the target is closed to writes first, then traffic goes back to the
+// source, the target replicates again from where it stopped (the source's
+// final coordinates), and the source takes writes again. Nothing was
+// written anywhere in between, so nothing is undone.
 func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
 	o.defaults()
 	r := newReport(source, target)
-	if o.Journal.Done(stepOpen) {
-		return r, errors.New("writes are already open on the target: roll back with a reverse cutover (dbshift rollback)")
+	if WritesOpened(o.Journal) {
+		return r, fmt.Errorf("open-writes ran on %s: it may hold writes %s lacks, so pointing traffic back would lose them; %s stays read-only. Roll back with a cutover the other way over reverse replication (dbshift rollback), or keep %s", target, source, source, target)
 	}
 	if !o.Journal.Done(stepPromote) {
 		return r, errors.New("no read-only switchover in the journal to roll back")
 	}
 	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
+	// Never two writable servers: the source opens only once the target
+	// is closed, whatever opened it.
+	if err := c.phase("close-target", c.closeTarget); err != nil {
+		return r, fmt.Errorf("%s could not be made read-only, so %s stays read-only (nothing else was changed; fix it and roll back again): %w", target, source, err)
+	}
 	if err := c.phase("switch-back", func() error {
 		if o.Switch != nil {
 			return o.Switch.Switch(ctx, endpointOf(target), endpointOf(source))
@@ -220,4 +240,24 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 	}
 	r.Outcome = "rolled back"
 	return r, o.Journal.Append(stepReport, "done", map[string]string{"outcome": "rolled back"})
+}
+
+// closeTarget makes the target read-only before the source opens again.
+// It should be read-only already (writes never opened); if it is not,
+// something outside the cutover opened it: say so.
+func (c *run) closeTarget() error {
+	ro, err := replication.ReadOnly(c.ctx, c.tgt)
+	if err != nil {
+		return err
+	}
+	if _, sqlRO := c.o.ReadOnly.(SQLReadOnly); sqlRO && c.tgt.Flavor.RDS {
+		if ro {
+			return nil // RDS refuses SET GLOBAL; it is read-only already
+		}
+		return fmt.Errorf("%s is writable and RDS refuses SET GLOBAL read_only: set read_only=1 in its parameter group", c.tgt)
+	}
+	if !ro {
+		c.r.Warnings = append(c.r.Warnings, c.tgt.String()+" was writable although writes were never opened on it: something else opened it; writes it took since the switchover are only on it")
+	}
+	return c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, true)
 }
