@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -394,5 +396,57 @@ func TestRunAWS_BlueGreenRollbackRefusedOnceOpenWritesStarted(t *testing.T) {
 	}
 	if v, _ := w.fake.ParameterValue("prod-pg", "read_only"); v != "1" {
 		t.Errorf("blue's parameter group read_only=%q after the refused rollback, want 1", v)
+	}
+}
+
+// killWhen runs dbshift with args and SIGKILLs it as soon as cond holds;
+// false when dbshift finished first.
+func killWhen(t *testing.T, env []string, cond func() bool, args ...string) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "DBSHIFT_TEST_MAIN=1"), env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-exited:
+			t.Logf("dbshift %s finished before the kill: %v\n%s", args[0], err, out.String())
+			return false
+		default:
+		}
+		if cond() {
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+			return true
+		}
+		time.Sleep(2 * time.Millisecond) // polling the fake, not waiting on a race
+	}
+}
+
+// TestRunAWS_BlueGreenOpenWritesRefusedAfterAnInterruptedRollback: the
+// rollback is killed once it asked RDS to open the old blue; open-writes
+// must not open green beside it.
+func TestRunAWS_BlueGreenOpenWritesRefusedAfterAnInterruptedRollback(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	blueOpening := func() bool { v, _ := w.fake.ParameterValue("prod-pg", "read_only"); return v == "0" }
+	if !killWhen(t, w.env, blueOpening, "rollback", "--state", w.state, "--yes") {
+		t.Fatal("the rollback finished before the kill")
+	}
+	code, out, errs := w.cli(t, "cutover", "open-writes", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(out+errs, "a rollback (read-only) of this cutover started") {
+		t.Errorf("open-writes after an interrupted rollback: exit %d, want refused naming the rollback\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("green was opened beside the old blue (blue read_only=%v)", sandboxtest.ReadOnly(t, blue))
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 || sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("the rollback run again: exit %d, blue read_only=%v, green read_only=%v; want it finished: blue writable, green read-only\n%s\n%s", code, sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green), out, errs)
 	}
 }

@@ -118,6 +118,7 @@ const (
 	stepSwitch     = "switch"
 	stepReverse    = "reverse"
 	stepAbort      = "abort"
+	stepRollback   = "rollback" // its "start" entry: the old source may take writes again
 	stepReport     = "report"
 )
 

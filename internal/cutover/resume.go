@@ -80,6 +80,11 @@ func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, e
 	if !o.Journal.Done(stepPromote) {
 		return r, errors.New("no promoted target in the journal: run the cutover first")
 	}
+	if kind, at, ok := RollbackStarted(o.Journal); ok {
+		// An interrupted rollback may have made the old source writable
+		// already: opening the target too would make two writable servers.
+		return r, fmt.Errorf("a rollback (%s) of this cutover started at %s: the old source may take writes again, so %s stays as it is; finish the rollback (run it again) instead of opening writes", kind, at.Format(time.RFC3339), target)
+	}
 	if o.Journal.Done(stepOpen) {
 		r.Outcome, r.Reason = "completed", "writes were already open"
 		// An earlier open-writes opened the target but did not finish
@@ -197,6 +202,24 @@ func WritesOpened(j *journal.Journal) bool {
 	return started || j.Done(stepOpen)
 }
 
+// BeginRollback journals that a rollback of kind ("read-only": traffic
+// pointed back; "reverse": a cutover the other way) starts, before it
+// touches anything: from then on open-writes refuses, even if the rollback
+// is interrupted. A rollback that already started keeps its kind.
+func BeginRollback(j *journal.Journal, kind string) error {
+	if _, _, ok := RollbackStarted(j); ok {
+		return nil
+	}
+	return j.Append(stepRollback, "start", map[string]string{"kind": kind})
+}
+
+// RollbackStarted says whether, when and how a rollback of the cutover in
+// j started.
+func RollbackStarted(j *journal.Journal) (kind string, at time.Time, ok bool) {
+	e, ok := j.Last(stepRollback, "start")
+	return e.Data["kind"], e.Time, ok
+}
+
 // RollbackReadOnly undoes a --keep-read-only cutover before writes opened:
 // the target is closed to writes first, then traffic goes back to the
 // source, the target replicates again from where it stopped (the source's
@@ -210,6 +233,12 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 	}
 	if !o.Journal.Done(stepPromote) {
 		return r, errors.New("no read-only switchover in the journal to roll back")
+	}
+	if kind, _, ok := RollbackStarted(o.Journal); ok && kind != "read-only" {
+		return r, fmt.Errorf("a rollback over reverse replication started: finish it the same way (rollback --resume)")
+	}
+	if err := BeginRollback(o.Journal, "read-only"); err != nil {
+		return r, err
 	}
 	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
 	// Never two writable servers: the source opens only once the target
