@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/dbshift/dbshift/internal/cutover"
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -162,6 +163,10 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 	settings := specCutoverSettings(r.s, filepath.Join(r.st.Dir, "cutover"))
 	settings.Yes, settings.Format, settings.Report = c.Yes, c.Format, c.Report
 	if !cutover.WritesOpened(r.j) {
+		if seen, ok := cutover.TargetCameOutWritable(r.j); ok {
+			return failed("rollback refused: green %s came out of the switchover writable (seen at %s; dbshift made it read-only again through its parameter group): it may hold writes the old blue %s lacks, so pointing traffic back could lose them. Nothing was changed: %s stays read-only, %s too. Either go forward (dbshift cutover open-writes --state %s --reverse; a rollback over reverse replication is possible after it), or check green's binary log after the switchover for application writes and, if it holds none, make %s writable by hand (read_only=0 in its parameter group) and point the application at %s",
+				r.bg.Green.ID, seen.Format(time.RFC3339), r.bg.Blue.ID, r.bg.Blue.ID, r.bg.Green.ID, r.st.Dir, r.bg.Blue.ID, r.bg.Blue.Addr)
+		}
 		if err := app.confirm(c.Yes, []string{"make sure " + r.green.String() + " is read-only (read_only=1 in its parameter group) before anything else",
 			"make the old blue " + r.blue.String() + " writable again (read_only=0 in its parameter group)",
 			"switch traffic back to it (" + r.s.Cutover.Switch.Kind + "; with none, point the application at " + r.bg.Blue.Addr + " yourself: the switchover gave blue's endpoint name to green)",

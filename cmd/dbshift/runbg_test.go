@@ -450,3 +450,30 @@ func TestRunAWS_BlueGreenOpenWritesRefusedAfterAnInterruptedRollback(t *testing.
 		t.Errorf("the rollback run again: exit %d, blue read_only=%v, green read_only=%v; want it finished: blue writable, green read-only\n%s\n%s", code, sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green), out, errs)
 	}
 }
+
+// TestRunAWS_BlueGreenGreenCameOutWritableRefusesReadOnlyRollback: RDS
+// opens green at the switchover (its group did not hold read_only=1); the
+// cutover closes it again and journals it, and the rollback that only
+// points traffic back refuses: green may hold writes the old blue lacks.
+func TestRunAWS_BlueGreenGreenCameOutWritableRefusesReadOnlyRollback(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	w.fake.SetSwitchoverFunc(func(ev awsfake.SwitchoverEvent) {
+		ev.GreenReadOnly = false
+		w.switchover(t, ev)
+	})
+	code, out, errs := w.cli(t, "run", "-f", w.spec, "--state", w.state, "--yes")
+	if code != 0 || !strings.Contains(out, "came out of the switchover writable") {
+		t.Fatalf("run: exit %d, want it completed, saying green came out writable\n%s\n%s", code, out, errs)
+	}
+	blue, green := w.member(t, "prod-old1"), w.member(t, "prod")
+	if !sandboxtest.ReadOnly(t, green) {
+		t.Fatal("green was not made read-only again after the switchover")
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(errs, "came out of the switchover writable") || !strings.Contains(errs, "prod-old1") {
+		t.Errorf("rollback after green came out writable: exit %d, want refused naming green's window and the old blue\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("after the refused rollback: old blue read_only=%v, green read_only=%v; want both read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
+	}
+}

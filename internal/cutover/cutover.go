@@ -118,7 +118,8 @@ const (
 	stepSwitch     = "switch"
 	stepReverse    = "reverse"
 	stepAbort      = "abort"
-	stepRollback   = "rollback" // its "start" entry: the old source may take writes again
+	stepRollback   = "rollback"        // its "start" entry: the old source may take writes again
+	stepWritable   = "target-writable" // the provider's switchover left the target writable
 	stepReport     = "report"
 )
 
@@ -553,11 +554,29 @@ func (c *run) reassertReadOnly() error {
 		return nil
 	}
 	seen := time.Now()
+	// Journaled first: writes it took in between are on it only, so a
+	// rollback that just points traffic back must know, even if this run
+	// is killed before it closes the target.
+	if err := c.o.Journal.Append(stepWritable, "start", map[string]string{"seen": seen.UTC().Format(time.RFC3339Nano)}); err != nil {
+		return err
+	}
 	if err := c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, true); err != nil {
 		return fmt.Errorf("%s came out of the switchover writable and could not be made read-only again: %w", c.tgt, err)
 	}
-	c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%s came out of the switchover writable; it was made read-only again %s later (writes in between are on it only)", c.tgt, time.Since(seen).Round(time.Millisecond)))
+	open := time.Since(seen).Round(time.Millisecond)
+	if err := c.o.Journal.Append(stepWritable, "done", map[string]string{"open_ms": strconv.FormatInt(open.Milliseconds(), 10)}); err != nil {
+		return err
+	}
+	c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%s came out of the switchover writable; it was made read-only again %s later (writes in between are on it only)", c.tgt, open))
 	return nil
+}
+
+// TargetCameOutWritable says whether the provider's switchover left the
+// target writable (it was closed again, but may have taken writes the old
+// source lacks) and when that was seen.
+func TargetCameOutWritable(j *journal.Journal) (seen time.Time, ok bool) {
+	e, ok := j.Last(stepWritable, "start")
+	return e.Time, ok
 }
 
 func (c *run) switchTraffic() error {

@@ -234,6 +234,9 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 	if !o.Journal.Done(stepPromote) {
 		return r, errors.New("no read-only switchover in the journal to roll back")
 	}
+	if seen, ok := TargetCameOutWritable(o.Journal); ok {
+		return r, fmt.Errorf("%s came out of the switchover writable (seen at %s, then made read-only again): it may hold writes %s lacks, so pointing traffic back could lose them; %s stays read-only. Go forward with open-writes, or check %s's binary log after the switchover for writes and, if it holds none, open %s by hand", target, seen.Format(time.RFC3339), source, source, target, source)
+	}
 	if kind, _, ok := RollbackStarted(o.Journal); ok && kind != "read-only" {
 		return r, fmt.Errorf("a rollback over reverse replication started: finish it the same way (rollback --resume)")
 	}
