@@ -197,10 +197,41 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 	}
 	// Green is the primary and the old blue replicates from it: a cutover
 	// the other way, fencing green and opening blue through their groups.
+	// It has a journal of its own (RUN/rollback), so the switchover's
+	// journal stays where open-writes and rollback read it and a killed
+	// rollback resumes from its own steps.
+	settings.State = filepath.Join(r.st.Dir, "rollback")
+	if done, err := rollbackFinished(settings.State); err != nil {
+		return err
+	} else if done && !c.Resume {
+		fmt.Fprintf(app.Stdout, "already rolled back: %s takes writes, %s is fenced (report: %s)\n", r.blue, r.green, filepath.Join(settings.State, "cutover-report.json"))
+		return nil
+	}
 	settings.KeepReadOnly = false
 	settings.Reverse = c.Reverse
 	settings.SourceFence = cutover.ReadOnlyFence{Control: r.bgp.ReadOnly(r.bg, true)}
 	settings.TargetReadOnly = r.bgp.ReadOnly(r.bg, false)
 	settings.Resume = c.Resume
+	// The maintenance window is the switchover's, not the way back's.
+	settings.Window = nil
+	if err := cutover.BeginRollback(r.j, "reverse"); err != nil {
+		return err
+	}
 	return runCutoverConns(app, r.green, r.blue, &settings, "rollback")
+}
+
+// rollbackFinished says whether the rollback over reverse replication
+// journaled in dir completed.
+func rollbackFinished(dir string) (bool, error) {
+	path := filepath.Join(dir, "cutover.journal")
+	if _, err := os.Stat(path); err != nil {
+		return false, nil
+	}
+	j, err := journal.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer j.Close()
+	e, ok := j.Last("report", "done")
+	return ok && e.Data["outcome"] == "completed", nil
 }

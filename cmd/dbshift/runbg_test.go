@@ -477,3 +477,46 @@ func TestRunAWS_BlueGreenGreenCameOutWritableRefusesReadOnlyRollback(t *testing.
 		t.Errorf("after the refused rollback: old blue read_only=%v, green read_only=%v; want both read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
 	}
 }
+
+// TestRunAWS_BlueGreenRollbackOverReverseKilledResumes: the rollback after
+// open-writes --reverse is killed once it asked RDS to open the old blue
+// (past its point of no return); rollback --resume finishes it from its own
+// journal (RUN/rollback): blue writable with every write green took, green
+// fenced. Run again, it says it is done and changes nothing.
+func TestRunAWS_BlueGreenRollbackOverReverseKilledResumes(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	code, out, errs := w.cli(t, "cutover", "open-writes", "--state", w.state, "--reverse", "--yes")
+	if code != 0 {
+		t.Fatalf("open-writes: exit %d\n%s\n%s", code, out, errs)
+	}
+	for i := 0; i < 20; i++ {
+		if err := appWrite(green, fmt.Sprintf("on green %d", i)); err != nil {
+			t.Fatalf("application write on the open green: %v", err)
+		}
+	}
+	blueOpening := func() bool { v, _ := w.fake.ParameterValue("prod-pg", "read_only"); return v == "0" }
+	if !killWhen(t, w.env, blueOpening, "rollback", "--state", w.state, "--yes") {
+		t.Fatal("the rollback finished before the kill")
+	}
+	if _, err := os.Stat(filepath.Join(w.state, "rollback", "cutover.journal")); err != nil {
+		t.Errorf("the rollback's journal: %v", err)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--resume", "--yes")
+	if code != 0 {
+		t.Fatalf("rollback --resume: exit %d\n%s\n%s", code, out, errs)
+	}
+	if sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("after the resumed rollback: old blue read_only=%v, green read_only=%v; want blue writable, green read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
+	}
+	if n := count(t, blue.DB, "SELECT COUNT(*) FROM app.orders WHERE note LIKE 'on green %'"); n != 20 {
+		t.Errorf("the old blue has %d of the 20 writes green took, want all", n)
+	}
+	if st, err := replication.ReadStatus(context.Background(), blue); err != nil || st.Configured {
+		t.Errorf("the old blue still replicates from green after the rollback: %+v %v", st, err)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 || !strings.Contains(out, "already rolled back") || sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("rollback run again: exit %d, want it to say it is done and change nothing\n%s\n%s", code, out, errs)
+	}
+}
