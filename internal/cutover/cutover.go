@@ -450,8 +450,15 @@ func (c *run) promote() error {
 			if err := replication.WaitExecuted(c.ctx, c.tgt, c.final, false, c.o.CatchupTimeout); err != nil {
 				return err
 			}
-		} else if replication.Compare(st.Executed, c.final) != 0 {
-			return fmt.Errorf("%s stopped replicating at %s, not at the source's final %s", c.tgt, st.Executed, c.final)
+		} else if cmp := replication.Compare(st.Executed, c.final); cmp < 0 {
+			return fmt.Errorf("%s stopped replicating at %s, before the source's final %s", c.tgt, st.Executed, c.final)
+		} else if cmp > 0 {
+			// A resumed promote: an earlier attempt stopped replication
+			// and was killed before the reset, after the fenced source
+			// took writes from an account read_only does not bind. The
+			// target holds them; finish the reset (checkSourceStill
+			// reports them).
+			c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%s stopped replicating at %s, past the source's final %s: it holds the writes made on the fenced source since", c.tgt, st.Executed, c.final))
 		}
 		if c.o.KeepReadOnly {
 			// Keep replication configured (stopped) so a rollback before
