@@ -120,7 +120,7 @@ func openBlueGreenRun(app *App, dir string) (_ *blueGreenRun, ok bool, err error
 	if r.green, err = r.env.Green(app.Ctx, r.bg); err != nil {
 		return nil, true, err
 	}
-	if r.j, err = journal.Open(filepath.Join(dir, "cutover", "cutover.journal")); err != nil {
+	if r.j, err = journal.Open(filepath.Join(migration.CutoverDir(dir), "cutover.journal")); err != nil {
 		return nil, true, err
 	}
 	return r, true, nil
@@ -160,7 +160,7 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 	if !r.j.Done("promote") {
 		return usage("no completed switchover in %s: nothing to roll back (before the switchover, abort or resume the cutover)", r.st.Dir)
 	}
-	settings := specCutoverSettings(r.s, filepath.Join(r.st.Dir, "cutover"))
+	settings := specCutoverSettings(r.s, migration.CutoverDir(r.st.Dir))
 	settings.Yes, settings.Format, settings.Report = c.Yes, c.Format, c.Report
 	if !cutover.WritesOpened(r.j) {
 		if seen, ok := cutover.TargetCameOutWritable(r.j); ok {

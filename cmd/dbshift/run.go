@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/cutover"
@@ -116,7 +115,7 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 	}
 	env.Dir = st.Dir
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
-		settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+		settings := specCutoverSettings(s, migration.CutoverDir(st.Dir))
 		if err := prepareCutover(ctx, env, s, &settings); err != nil {
 			return err
 		}
@@ -349,7 +348,7 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	// The cutover step runs with the spec's settings, overridden by flags
 	// given on this command line.
 	s.Cutover.Mode = "auto"
-	settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+	settings := specCutoverSettings(s, migration.CutoverDir(st.Dir))
 	settings.Resume = c.Resume
 	settings.Report = c.Report
 	settings.Format = c.Format

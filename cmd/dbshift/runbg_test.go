@@ -312,6 +312,21 @@ func TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue(t *testing.T) {
 	if err := appWrite(w.srcConn, "after the failed switchover"); err != nil {
 		t.Errorf("application write on blue: %v", err)
 	}
+	// Blue is the primary again: the run can be undone like one that
+	// never reached the cutover.
+	code, out, errs = w.cli(t, "abort", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("abort after RDS rolled the switchover back: exit %d\n%s\n%s", code, out, errs)
+	}
+	if bg, ok := w.fake.BlueGreen("prod-upgrade"); ok && bg.Status != "DELETING" {
+		t.Errorf("the deployment after abort: %+v, want deleted", bg)
+	}
+	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
+		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
+	}
+	if sandboxtest.ReadOnly(t, w.srcConn) {
+		t.Error("blue is read-only after abort")
+	}
 }
 
 // TestRunAWS_BlueGreenMaintenanceWindowPointsBackOnFailedReadChecks is

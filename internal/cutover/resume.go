@@ -195,6 +195,17 @@ func ReverseAllowed(old, newer *dbconn.Conn) error {
 	return nil
 }
 
+// BackedOut says whether the cutover journaled in j ended before its point
+// of no return, undone: the fence lifted, the source the primary again,
+// the target untouched (a failure before the promotion, an interrupted run
+// resumed by backing out, or a provider's switchover that the provider
+// rolled back itself).
+func BackedOut(j *journal.Journal) bool {
+	_, aborted := j.Last(stepAbort, "done")
+	_, crossed := j.Last(stepPromote, "start")
+	return aborted && !crossed
+}
+
 // WritesOpened says whether writes were (or may have been) opened on the
 // target: open-writes journals its start before it lifts read_only.
 func WritesOpened(j *journal.Journal) bool {
