@@ -284,6 +284,11 @@ func TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover(t *testing.T) {
 	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
 		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
 	}
+	// prepare-green pinned read_only=1 in green's group, which did not set
+	// it: abort leaves it to the engine's default again.
+	if v, set := w.fake.ParameterValue("green-pg", "read_only"); set {
+		t.Errorf("green's parameter group read_only=%q after abort, want it unset as before the run", v)
+	}
 }
 
 // TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue: RDS abandons
@@ -326,6 +331,9 @@ func TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue(t *testing.T) {
 	}
 	if sandboxtest.ReadOnly(t, w.srcConn) {
 		t.Error("blue is read-only after abort")
+	}
+	if v, set := w.fake.ParameterValue("green-pg", "read_only"); set {
+		t.Errorf("green's parameter group read_only=%q after abort, want it unset as before the run", v)
 	}
 }
 

@@ -301,6 +301,22 @@ func TestRDS_ParameterGroups(t *testing.T) {
 	if err != nil || len(out.Parameters) != 1 || *out.Parameters[0].ParameterName != "read_only" || *out.Parameters[0].ParameterValue != "1" {
 		t.Fatalf("user parameters: %+v %v", out, err)
 	}
+	// Reset read_only to the engine's default: no longer set by the user.
+	if _, err := c.rds.ResetDBParameterGroup(ctx, &rds.ResetDBParameterGroupInput{DBParameterGroupName: awssdk.String("custom"),
+		Parameters: []rdstypes.Parameter{{ParameterName: awssdk.String("read_only"), ApplyMethod: rdstypes.ApplyMethodImmediate}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = c.rds.DescribeDBParameters(ctx, &rds.DescribeDBParametersInput{DBParameterGroupName: awssdk.String("custom"), Source: awssdk.String("user")})
+	if err != nil || len(out.Parameters) != 0 {
+		t.Fatalf("user parameters after the reset: %+v %v", out, err)
+	}
+	if _, ok := c.fake.ParameterValue("custom", "read_only"); ok {
+		t.Error("read_only still set in the group after the reset")
+	}
+	_, err = c.rds.ResetDBParameterGroup(ctx, &rds.ResetDBParameterGroupInput{DBParameterGroupName: awssdk.String("custom")})
+	if code(err) != "InvalidParameterCombination" {
+		t.Errorf("reset with neither ResetAllParameters nor Parameters: %v", err)
+	}
 }
 
 func TestEC2_SecurityGroups(t *testing.T) {
