@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/cutover"
@@ -13,6 +14,7 @@ import (
 	"github.com/dbshift/dbshift/internal/journal"
 	"github.com/dbshift/dbshift/internal/migration"
 	"github.com/dbshift/dbshift/internal/provider"
+	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/spec"
 	"github.com/dbshift/dbshift/internal/strategy"
 )
@@ -123,6 +125,9 @@ func openBlueGreenRun(app *App, dir string) (_ *blueGreenRun, ok bool, err error
 	if r.j, err = journal.Open(filepath.Join(migration.CutoverDir(dir), "cutover.journal")); err != nil {
 		return nil, true, err
 	}
+	// Every message names the instances as RDS names them now (after the
+	// switchover green is <name> and blue <name>-oldN).
+	r.blue.Role, r.green.Role = "blue "+r.bg.Blue.ID, "green "+r.bg.Green.ID
 	return r, true, nil
 }
 
@@ -155,22 +160,32 @@ func runBlueGreenOpenWrites(app *App, r *blueGreenRun, reverse, yes bool) error 
 
 // runBlueGreenRollback moves writes back to the old blue: before writes
 // opened, by pointing traffic back and unfencing blue; after, by a cutover
-// in the other direction over reverse replication, or not at all.
+// in the other direction over reverse replication, or not at all. Every
+// refusal says what it left as it was and what the operator can do.
 func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
+	blueID, greenID, dir := r.bg.Blue.ID, r.bg.Green.ID, r.st.Dir
 	if !r.j.Done("promote") {
-		return usage("no completed switchover in %s: nothing to roll back (before the switchover, abort or resume the cutover)", r.st.Dir)
+		if cutover.BackedOut(r.j) {
+			return usage("nothing to roll back: the switchover did not happen (the cutover backed out; blue %s is the primary and writable, green %s read-only). Try the cutover again (dbshift cutover --state %s) or remove the deployment and green (dbshift abort --state %s)", blueID, greenID, dir, dir)
+		}
+		return usage("no completed switchover in %s: nothing to roll back. If a cutover was interrupted, finish it first (dbshift cutover --state %s --resume): it asks RDS where the switchover is", dir, dir)
 	}
-	settings := specCutoverSettings(r.s, migration.CutoverDir(r.st.Dir))
+	settings := specCutoverSettings(r.s, migration.CutoverDir(dir))
 	settings.Yes, settings.Format, settings.Report = c.Yes, c.Format, c.Report
 	if !cutover.WritesOpened(r.j) {
 		if seen, ok := cutover.TargetCameOutWritable(r.j); ok {
 			return failed("rollback refused: green %s came out of the switchover writable (seen at %s; dbshift made it read-only again through its parameter group): it may hold writes the old blue %s lacks, so pointing traffic back could lose them. Nothing was changed: %s stays read-only, %s too. Either go forward (dbshift cutover open-writes --state %s --reverse; a rollback over reverse replication is possible after it), or check green's binary log after the switchover for application writes and, if it holds none, make %s writable by hand (read_only=0 in its parameter group) and point the application at %s",
-				r.bg.Green.ID, seen.Format(time.RFC3339), r.bg.Blue.ID, r.bg.Blue.ID, r.bg.Green.ID, r.st.Dir, r.bg.Blue.ID, r.bg.Blue.Addr)
+				greenID, seen.Format(time.RFC3339), blueID, blueID, greenID, dir, blueID, r.bg.Blue.Addr)
 		}
-		if err := app.confirm(c.Yes, []string{"make sure " + r.green.String() + " is read-only (read_only=1 in its parameter group) before anything else",
-			"make the old blue " + r.blue.String() + " writable again (read_only=0 in its parameter group)",
-			"switch traffic back to it (" + r.s.Cutover.Switch.Kind + "; with none, point the application at " + r.bg.Blue.Addr + " yourself: the switchover gave blue's endpoint name to green)",
-			"leave " + r.green.String() + " read-only"}); err != nil {
+		switchBack := "switch traffic back to " + blueID + " with " + r.s.Cutover.Switch.Kind
+		if r.s.Cutover.Switch.Kind == "" || r.s.Cutover.Switch.Kind == "none" {
+			switchBack = "no traffic switch is configured: point the application at " + blueID + " (" + r.bg.Blue.Addr + ") yourself; RDS gave blue's endpoint name to green " + greenID
+		}
+		if err := app.confirm(c.Yes, []string{
+			"make sure green " + greenID + " is read-only (read_only=1 in its parameter group) before anything else",
+			switchBack,
+			"make the old blue " + blueID + " writable again (read_only=0 in its parameter group)",
+			"leave green " + greenID + " read-only; it no longer replicates (RDS ended that at the switchover)"}); err != nil {
 			return err
 		}
 		blueGreenSettings(r.bg, r.bgp, r.s, &settings)
@@ -179,32 +194,35 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 			return err
 		}
 		rep, err := cutover.RollbackReadOnly(app.Ctx, r.blue, r.green, o)
-		if err != nil {
-			return failed("rollback: %v", err)
+		if rep != nil {
+			rep.Print(app.Stdout)
 		}
-		rep.Print(app.Stdout)
+		if err != nil {
+			return failed("rollback: %v. Writable now: %s. Fix the cause and run dbshift rollback --state %s again (it goes on from where it stopped)", err, writableNow(app, r), dir)
+		}
+		fmt.Fprintf(app.Stdout, "rolled back: the old blue %s takes writes; green %s is read-only and can be deleted with the deployment once you no longer need it\n", blueID, greenID)
 		return nil
 	}
 	if !r.j.Done("open-writes") {
-		return failed("rollback: open-writes ran on %s and did not finish: it may be writable and hold writes the old blue %s lacks, so pointing traffic back would lose them; %s stays read-only. Finish it (dbshift cutover open-writes --state %s --reverse), then roll back over reverse replication", r.green, r.blue, r.blue, r.st.Dir)
+		return failed("rollback refused: open-writes ran on green %s and did not finish: it may be writable and hold writes the old blue %s lacks, so pointing traffic back would lose them. Nothing was changed: %s stays read-only. Finish it (dbshift cutover open-writes --state %s --reverse), then roll back over reverse replication (dbshift rollback --state %s)", greenID, blueID, blueID, dir, dir)
 	}
 	if !r.j.Done("reverse") {
-		why := "open-writes ran without --reverse, so the old blue does not have green's writes"
+		why := "open-writes ran without --reverse, so the old blue " + blueID + " does not have green's writes"
 		if err := cutover.ReverseAllowed(r.blue, r.green); err != nil {
 			why = err.Error()
 		}
-		return failed("rollback: writes are open on %s and cannot be moved back without losing them: %s", r.green, why)
+		return failed("rollback refused: writes are open on green %s and cannot be moved back without losing them: %s. Nothing was changed: %s takes writes, %s stays read-only and does not replicate. There is no lossless way back to %s: keep %s, or move to a new instance with a new run (its source: %s)", greenID, why, greenID, blueID, blueID, greenID, greenID)
 	}
 	// Green is the primary and the old blue replicates from it: a cutover
 	// the other way, fencing green and opening blue through their groups.
 	// It has a journal of its own (RUN/rollback), so the switchover's
 	// journal stays where open-writes and rollback read it and a killed
 	// rollback resumes from its own steps.
-	settings.State = filepath.Join(r.st.Dir, "rollback")
+	settings.State = filepath.Join(dir, "rollback")
 	if done, err := rollbackFinished(settings.State); err != nil {
 		return err
 	} else if done && !c.Resume {
-		fmt.Fprintf(app.Stdout, "already rolled back: %s takes writes, %s is fenced (report: %s)\n", r.blue, r.green, filepath.Join(settings.State, "cutover-report.json"))
+		fmt.Fprintf(app.Stdout, "already rolled back: the old blue %s takes writes, green %s is fenced (report: %s)\n", blueID, greenID, filepath.Join(settings.State, "cutover-report.json"))
 		return nil
 	}
 	settings.KeepReadOnly = false
@@ -214,10 +232,45 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 	settings.Resume = c.Resume
 	// The maintenance window is the switchover's, not the way back's.
 	settings.Window = nil
+	if !c.Resume {
+		if err := app.confirm(c.Yes, []string{
+			"fence green " + greenID + " (read_only=1 in its parameter group) and wait until the old blue " + blueID + " has executed green's last write",
+			"stop and reset " + blueID + "'s replication from " + greenID + ", then make " + blueID + " writable (read_only=0 in its parameter group)",
+			map[bool]string{true: "switch traffic to " + blueID + " with " + r.s.Cutover.Switch.Kind, false: "no traffic switch is configured: point the application at " + blueID + " (" + r.bg.Blue.Addr + ") yourself"}[r.s.Cutover.Switch.Kind != "" && r.s.Cutover.Switch.Kind != "none"],
+			"on failure before " + blueID + " opens, green " + greenID + " is unfenced again; after, dbshift rollback --state " + dir + " --resume finishes"}); err != nil {
+			return err
+		}
+	}
+	settings.Yes = true // confirmed above, in the rollback's own words
 	if err := cutover.BeginRollback(r.j, "reverse"); err != nil {
 		return err
 	}
-	return runCutoverConns(app, r.green, r.blue, &settings, "rollback")
+	err := runCutoverConns(app, r.green, r.blue, &settings, "rollback")
+	if ee := (*ExitError)(nil); errors.As(err, &ee) && ee.Code == 1 {
+		return failed("%v. Writable now: %s. Run dbshift rollback --state %s --resume to finish (if it backed out, run dbshift rollback --state %s again to retry)", err, writableNow(app, r), dir, dir)
+	}
+	return err
+}
+
+// writableNow reads read_only on both members for an error message.
+func writableNow(app *App, r *blueGreenRun) string {
+	var open []string
+	for _, m := range []struct {
+		c  *dbconn.Conn
+		id string
+	}{{r.blue, "old blue " + r.bg.Blue.ID}, {r.green, "green " + r.bg.Green.ID}} {
+		ro, err := replication.ReadOnly(app.Ctx, m.c)
+		switch {
+		case err != nil:
+			open = append(open, m.id+" (unknown: "+err.Error()+")")
+		case !ro:
+			open = append(open, m.id)
+		}
+	}
+	if len(open) == 0 {
+		return "neither (both read-only: the application cannot write until one opens)"
+	}
+	return strings.Join(open, " and ")
 }
 
 // rollbackFinished says whether the rollback over reverse replication
@@ -234,4 +287,34 @@ func rollbackFinished(dir string) (bool, error) {
 	defer j.Close()
 	e, ok := j.Last("report", "done")
 	return ok && e.Data["outcome"] == "completed", nil
+}
+
+// blueGreenAbortActions is what abort will do to a blue-green run, by the
+// instances' names; after a completed switchover it refuses up front.
+func blueGreenAbortActions(app *App, env *strategy.Env, st *migration.State) ([]string, error) {
+	s := env.Spec
+	bg, _, err := strategy.BlueGreenOf(app.Ctx, env)
+	if err != nil {
+		return []string{"undo run " + st.RunID + ": no blue/green deployment of this run to delete (" + err.Error() + "); " + s.AWS.SourceInstance + " (blue) is not touched"}, nil
+	}
+	if bg.Switched() {
+		return nil, usage("abort refused: blue/green deployment %s was switched over: green %s is the primary (it has blue's endpoint name) and %s the old blue; abort removes nothing. Move writes back with dbshift rollback --state %s, or keep green and delete the deployment (and the old blue) in RDS when you no longer need them", s.Target.ID, bg.Green.ID, bg.Blue.ID, st.Dir)
+	}
+	blue := "blue " + bg.Blue.ID + " is not touched: it stays the primary"
+	if c, err := env.Source(app.Ctx); err == nil {
+		if ro, err := replication.ReadOnly(app.Ctx, c); err == nil && ro {
+			blue = "blue " + bg.Blue.ID + " is not touched and is READ-ONLY now (read_only=1 in its parameter group): abort does not open it; set read_only=0 in its group once you know why"
+		} else if err == nil {
+			blue += " and stays writable"
+		}
+	}
+	actions := []string{fmt.Sprintf("delete blue/green deployment %s (%s, %s) and its green instance %s with it (DeleteTarget=true)", s.Target.ID, bg.ID, bg.Status, bg.Green.ID)}
+	if was, ok := strategy.GreenReadOnlyBefore(env); ok {
+		to := "to " + was.Value
+		if !was.Set {
+			to = "to the engine's default (ResetDBParameterGroup; the group did not set it before the run)"
+		}
+		actions = append(actions, "put read_only in green's parameter group "+was.Group+" back "+to)
+	}
+	return append(actions, blue), nil
 }

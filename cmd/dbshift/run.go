@@ -205,7 +205,13 @@ func (c *AbortCmd) Run(app *App) error {
 		return err
 	}
 	defer env.Close()
-	if err := app.confirm(c.Yes, []string{"undo run " + st.RunID + ": remove the temporary replica, snapshots and restored target it created, stop replication on the target, drop the replication user; the source is not touched"}); err != nil {
+	actions := []string{"undo run " + st.RunID + ": remove the temporary replica, snapshots and restored target it created, stop replication on the target, drop the replication user; the source is not touched"}
+	if s.Strategy == "blue-green" {
+		if actions, err = blueGreenAbortActions(app, env, st); err != nil {
+			return err
+		}
+	}
+	if err := app.confirm(c.Yes, actions); err != nil {
 		return err
 	}
 	if err := migration.Abort(app.Ctx, steps, env); err != nil {

@@ -237,7 +237,24 @@ func TestRunAWS_BlueGreenKilledInsideTheCutoverResumes(t *testing.T) {
 func TestRunAWS_BlueGreenRollbackBeforeWritesOpen(t *testing.T) {
 	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
 	blue, green := w.switchedOver(t)
-	code, out, errs := w.cli(t, "rollback", "--state", w.state, "--yes")
+	// abort after the switchover: refused, naming who is who and the way back.
+	code, out, errs := w.cli(t, "abort", "--state", w.state)
+	if code != 2 || !strings.Contains(errs, "green prod is the primary") || !strings.Contains(errs, "prod-old1 the old blue") || !strings.Contains(errs, "dbshift rollback --state") {
+		t.Errorf("abort after the switchover: exit %d, want 2 naming green prod, the old blue prod-old1 and rollback\n%s\n%s", code, out, errs)
+	}
+	// Unconfirmed (no terminal): the rollback says what it would touch,
+	// by name, and touches nothing.
+	code, out, errs = w.cli(t, "rollback", "--state", w.state)
+	for _, want := range []string{"green prod is read-only (read_only=1 in its parameter group) before anything else",
+		"point the application at prod-old1", "make the old blue prod-old1 writable again"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the rollback's confirmation lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 2 || !sandboxtest.ReadOnly(t, blue) {
+		t.Fatalf("unconfirmed rollback: exit %d, blue read_only=%v; want 2 and nothing changed\n%s\n%s", code, sandboxtest.ReadOnly(t, blue), out, errs)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
 	if code != 0 {
 		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -273,6 +290,19 @@ func TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover(t *testing.T) {
 	}
 	if sandboxtest.ReadOnly(t, w.srcConn) {
 		t.Error("blue was fenced although the checks failed")
+	}
+	// Unconfirmed (no terminal): abort says what it would delete and put
+	// back, by name, and which side stays writable.
+	bg, _ := w.fake.BlueGreen("prod-upgrade")
+	code, out, errs = w.cli(t, "abort", "--state", w.state)
+	for _, want := range []string{"delete blue/green deployment prod-upgrade (" + bg.ID, "its green instance " + bg.Green,
+		"put read_only in green's parameter group green-pg back to the engine's default", "blue prod is not touched: it stays the primary and stays writable"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("abort's confirmation lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 2 {
+		t.Fatalf("unconfirmed abort: exit %d, want 2\n%s\n%s", code, out, errs)
 	}
 	code, out, errs = w.cli(t, "abort", "--state", w.state, "--yes")
 	if code != 0 {
@@ -541,5 +571,27 @@ func TestRunAWS_BlueGreenRollbackOverReverseKilledResumes(t *testing.T) {
 	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
 	if code != 0 || !strings.Contains(out, "already rolled back") || sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
 		t.Errorf("rollback run again: exit %d, want it to say it is done and change nothing\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestRunAWS_BlueGreenRollbackRefusedWithoutReverse: after open-writes
+// without --reverse the old blue lacks green's writes; the rollback refuses,
+// naming both instances, which one takes writes, and what is left to do.
+func TestRunAWS_BlueGreenRollbackRefusedWithoutReverse(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	code, out, errs := w.cli(t, "cutover", "open-writes", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("open-writes: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	for _, want := range []string{"writes are open on green prod", "the old blue prod-old1 does not have green's writes",
+		"Nothing was changed: prod takes writes, prod-old1 stays read-only", "keep prod, or move to a new instance with a new run"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the refused rollback's message lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 1 || !sandboxtest.ReadOnly(t, blue) || sandboxtest.ReadOnly(t, green) {
+		t.Errorf("rollback without reverse replication: exit %d, blue read_only=%v, green read_only=%v; want 1, nothing changed", code, sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
 	}
 }

@@ -266,7 +266,7 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 		}
 		return nil
 	}); err != nil {
-		return r, err
+		return r, fmt.Errorf("switching traffic back to %s failed; %s is read-only and %s still fenced, so neither takes writes: %w", source, target, source, err)
 	}
 	if o.Switchover != nil {
 		// The provider's switchover ended the target's replication and
@@ -276,10 +276,10 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 		_, err := replication.Start(ctx, target, 30*time.Second)
 		return err
 	}); err != nil {
-		return r, err
+		return r, fmt.Errorf("restarting replication on %s failed; %s is still fenced: %w", target, source, err)
 	}
 	if err := c.phase("unfence", func() error { return o.Fence.Unfence(ctx, source) }); err != nil {
-		return r, err
+		return r, fmt.Errorf("UNFENCE FAILED: %s may still refuse writes and %s is read-only, so neither may take writes: %w", source, target, err)
 	}
 	r.Outcome = "rolled back"
 	return r, o.Journal.Append(stepReport, "done", map[string]string{"outcome": "rolled back"})

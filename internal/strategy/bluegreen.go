@@ -140,7 +140,7 @@ func prepareGreenStep(s *spec.Spec) Step {
 			}
 			// What the group held before it is pinned, journaled first
 			// (once: a resumed step would read its own pin) for the undo.
-			if _, ok := greenReadOnlyBefore(e); !ok {
+			if _, ok := GreenReadOnlyBefore(e); !ok {
 				was, err := bgp.GreenReadOnlySetting(ctx, bg)
 				if err != nil {
 					return err
@@ -156,7 +156,7 @@ func prepareGreenStep(s *spec.Spec) Step {
 			return bgp.PrepareBlueGreen(ctx, bg, green)
 		},
 		undo: func(ctx context.Context, e *Env) error {
-			was, ok := greenReadOnlyBefore(e)
+			was, ok := GreenReadOnlyBefore(e)
 			if !ok {
 				return nil // the group was not touched
 			}
@@ -169,9 +169,9 @@ func prepareGreenStep(s *spec.Spec) Step {
 	}
 }
 
-// greenReadOnlyBefore is read_only in green's parameter group as
+// GreenReadOnlyBefore is read_only in green's parameter group as
 // prepare-green found it.
-func greenReadOnlyBefore(e *Env) (provider.GroupSetting, bool) {
+func GreenReadOnlyBefore(e *Env) (provider.GroupSetting, bool) {
 	for _, x := range e.Journal.Entries() {
 		if x.Step == StepPrepareGreen && x.Event == "data" && x.Data["group"] != "" {
 			return provider.GroupSetting{Group: x.Data["group"], Name: "read_only", Value: x.Data["read_only"], Set: x.Data["read_only_set"] == "true"}, true
