@@ -466,3 +466,29 @@ func TestBacking_ToldWhereEachInstanceComesFrom(t *testing.T) {
 		t.Fatalf("snapshot hooks %+v, want %+v", snaps, wantSnaps)
 	}
 }
+
+// TestRDS_BlueGreenSwitchoverRenamesBlueToTheFirstFreeOldN: RDS renames the
+// old blue <name>-oldN with the first N whose name is free.
+func TestRDS_BlueGreenSwitchoverRenamesBlueToTheFirstFreeOldN(t *testing.T) {
+	c := newClients(t)
+	ctx := context.Background()
+	c.fake.AddInstance(awsfake.InstanceSpec{ID: "prod-old1", EngineVersion: "10.11.8"})
+	out, err := c.rds.CreateBlueGreenDeployment(ctx, &rds.CreateBlueGreenDeploymentInput{
+		BlueGreenDeploymentName: awssdk.String("upgrade"), Source: awssdk.String("arn:aws:rds:us-east-1:123456789012:db:prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(time.Hour)
+	id := out.BlueGreenDeployment.BlueGreenDeploymentIdentifier
+	if _, err := c.rds.SwitchoverBlueGreenDeployment(ctx, &rds.SwitchoverBlueGreenDeploymentInput{BlueGreenDeploymentIdentifier: id}); err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(5 * time.Minute)
+	bg, _ := c.fake.BlueGreen("upgrade")
+	if bg.Status != "SWITCHOVER_COMPLETED" || bg.Blue != "prod-old2" || bg.Green != "prod" {
+		t.Fatalf("after the switchover: %+v, want blue renamed prod-old2 (prod-old1 is taken) and green named prod", bg)
+	}
+	if _, ok := c.fake.Instance("prod-old1"); !ok {
+		t.Error("the unrelated prod-old1 is gone")
+	}
+}
