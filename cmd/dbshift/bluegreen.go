@@ -29,6 +29,16 @@ func prepareCutover(ctx context.Context, env *strategy.Env, s *spec.Spec, c *Cut
 	if err != nil {
 		return err
 	}
+	// Only an AVAILABLE deployment can switch over: checked before blue is
+	// fenced, so a hopeless attempt costs no write outage. (A resume asks
+	// RDS where its own switchover is.)
+	if !c.Resume && bg.Status != "AVAILABLE" {
+		how := "abort it (dbshift abort --state " + filepath.Dir(c.State) + " deletes the deployment and green) and run again"
+		if bg.Status == "SWITCHOVER_IN_PROGRESS" {
+			how = "a switchover is under way: finish it with dbshift cutover --state " + filepath.Dir(c.State) + " --resume"
+		}
+		return failed("blue/green deployment %s (%s) is %s, not AVAILABLE: RDS will not switch it over; blue %s was not touched. %s", s.Target.ID, bg.ID, bg.Status, bg.Blue.ID, how)
+	}
 	blueGreenSettings(bg, bgp, s, c)
 	return nil
 }

@@ -347,6 +347,17 @@ func TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue(t *testing.T) {
 	if err := appWrite(w.srcConn, "after the failed switchover"); err != nil {
 		t.Errorf("application write on blue: %v", err)
 	}
+	// RDS will not switch this deployment over again: a second cutover
+	// refuses before it fences blue, instead of fencing, draining and
+	// backing out again.
+	modifies := w.fake.CallCount("ModifyDBParameterGroup")
+	code, out, errs = w.cli(t, "cutover", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(out+errs, "SWITCHOVER_FAILED") || !strings.Contains(out+errs, "dbshift abort --state") {
+		t.Errorf("cutover again after SWITCHOVER_FAILED: exit %d, want refused naming the state and abort\n%s\n%s", code, out, errs)
+	}
+	if n := w.fake.CallCount("ModifyDBParameterGroup"); n != modifies {
+		t.Errorf("the second cutover changed parameter groups %d times (blue fenced for nothing)", n-modifies)
+	}
 	// Blue is the primary again: the run can be undone like one that
 	// never reached the cutover.
 	code, out, errs = w.cli(t, "abort", "--state", w.state, "--yes")
