@@ -135,18 +135,15 @@ func openBlueGreenRun(app *App, dir string) (_ *blueGreenRun, ok bool, err error
 	if r.j, err = journal.Open(filepath.Join(migration.CutoverDir(dir), "cutover.journal")); err != nil {
 		return nil, true, err
 	}
-	// Every message names the instances as RDS names them now (after the
-	// switchover green is <name> and blue <name>-oldN).
-	r.blue.Role, r.green.Role = "blue "+r.bg.Blue.ID, "green "+r.bg.Green.ID
 	return r, true, nil
 }
 
 // runBlueGreenOpenWrites opens writes on green after a read-only
 // switchover; with reverse, the old blue first replicates from green.
 func runBlueGreenOpenWrites(app *App, r *blueGreenRun, reverse, yes bool) error {
-	actions := []string{"open writes on " + r.green.String() + " (read_only=0 in its parameter group)"}
+	actions := []string{"open writes on green " + r.bg.Green.ID + " (" + r.green.String() + "; read_only=0 in its parameter group)"}
 	if reverse {
-		actions = append(actions, "make the old blue "+r.blue.String()+" replicate from it, from its position before it opens, so a rollback loses nothing")
+		actions = append(actions, "make the old blue "+r.bg.Blue.ID+" ("+r.blue.String()+") replicate from it, from its position before it opens, so a rollback loses nothing")
 	} else if err := cutover.ReverseAllowed(r.blue, r.green); err == nil {
 		actions = append(actions, "without --reverse, a rollback after this would lose the writes green takes")
 	} else {
@@ -159,11 +156,11 @@ func runBlueGreenOpenWrites(app *App, r *blueGreenRun, reverse, yes bool) error 
 		ReplUser: r.s.Replication.User}
 	rep, err := cutover.OpenWrites(app.Ctx, r.green, o)
 	if err != nil {
-		return failed("open-writes: %v", err)
+		return failed("open-writes on green %s: %v", r.bg.Green.ID, err)
 	}
-	fmt.Fprintf(app.Stdout, "%s takes writes (%s)\n", r.green, rep.Reason)
+	fmt.Fprintf(app.Stdout, "green %s (%s) takes writes (%s)\n", r.bg.Green.ID, r.green, rep.Reason)
 	if rep.Reverse != nil {
-		fmt.Fprintf(app.Stdout, "%s replicates from it from %s: dbshift rollback --state %s moves writes back without loss\n", r.blue, rep.TargetPromotion, r.st.Dir)
+		fmt.Fprintf(app.Stdout, "the old blue %s (%s) replicates from it from %s: dbshift rollback --state %s moves writes back without loss\n", r.bg.Blue.ID, r.blue, rep.TargetPromotion, r.st.Dir)
 	}
 	return nil
 }
