@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/dbshift/dbshift/internal/cutover"
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/journal"
 	"github.com/dbshift/dbshift/internal/migration"
 	"github.com/dbshift/dbshift/internal/provider"
+	"github.com/dbshift/dbshift/internal/replication"
 	"github.com/dbshift/dbshift/internal/spec"
 	"github.com/dbshift/dbshift/internal/strategy"
 )
@@ -25,6 +28,16 @@ func prepareCutover(ctx context.Context, env *strategy.Env, s *spec.Spec, c *Cut
 	bg, bgp, err := strategy.BlueGreenOf(ctx, env)
 	if err != nil {
 		return err
+	}
+	// Only an AVAILABLE deployment can switch over: checked before blue is
+	// fenced, so a hopeless attempt costs no write outage. (A resume asks
+	// RDS where its own switchover is.)
+	if !c.Resume && bg.Status != "AVAILABLE" {
+		how := "abort it (dbshift abort --state " + filepath.Dir(c.State) + " deletes the deployment and green) and run again"
+		if bg.Status == "SWITCHOVER_IN_PROGRESS" {
+			how = "a switchover is under way: finish it with dbshift cutover --state " + filepath.Dir(c.State) + " --resume"
+		}
+		return failed("blue/green deployment %s (%s) is %s, not AVAILABLE: RDS will not switch it over; blue %s was not touched. %s", s.Target.ID, bg.ID, bg.Status, bg.Blue.ID, how)
 	}
 	blueGreenSettings(bg, bgp, s, c)
 	return nil
@@ -119,7 +132,7 @@ func openBlueGreenRun(app *App, dir string) (_ *blueGreenRun, ok bool, err error
 	if r.green, err = r.env.Green(app.Ctx, r.bg); err != nil {
 		return nil, true, err
 	}
-	if r.j, err = journal.Open(filepath.Join(dir, "cutover", "cutover.journal")); err != nil {
+	if r.j, err = journal.Open(filepath.Join(migration.CutoverDir(dir), "cutover.journal")); err != nil {
 		return nil, true, err
 	}
 	return r, true, nil
@@ -128,9 +141,9 @@ func openBlueGreenRun(app *App, dir string) (_ *blueGreenRun, ok bool, err error
 // runBlueGreenOpenWrites opens writes on green after a read-only
 // switchover; with reverse, the old blue first replicates from green.
 func runBlueGreenOpenWrites(app *App, r *blueGreenRun, reverse, yes bool) error {
-	actions := []string{"open writes on " + r.green.String() + " (read_only=0 in its parameter group)"}
+	actions := []string{"open writes on green " + r.bg.Green.ID + " (" + r.green.String() + "; read_only=0 in its parameter group)"}
 	if reverse {
-		actions = append(actions, "make the old blue "+r.blue.String()+" replicate from it, from its position before it opens, so a rollback loses nothing")
+		actions = append(actions, "make the old blue "+r.bg.Blue.ID+" ("+r.blue.String()+") replicate from it, from its position before it opens, so a rollback loses nothing")
 	} else if err := cutover.ReverseAllowed(r.blue, r.green); err == nil {
 		actions = append(actions, "without --reverse, a rollback after this would lose the writes green takes")
 	} else {
@@ -143,28 +156,43 @@ func runBlueGreenOpenWrites(app *App, r *blueGreenRun, reverse, yes bool) error 
 		ReplUser: r.s.Replication.User}
 	rep, err := cutover.OpenWrites(app.Ctx, r.green, o)
 	if err != nil {
-		return failed("open-writes: %v", err)
+		return failed("open-writes on green %s: %v", r.bg.Green.ID, err)
 	}
-	fmt.Fprintf(app.Stdout, "%s takes writes (%s)\n", r.green, rep.Reason)
+	fmt.Fprintf(app.Stdout, "green %s (%s) takes writes (%s)\n", r.bg.Green.ID, r.green, rep.Reason)
 	if rep.Reverse != nil {
-		fmt.Fprintf(app.Stdout, "%s replicates from it from %s: dbshift rollback --state %s moves writes back without loss\n", r.blue, rep.TargetPromotion, r.st.Dir)
+		fmt.Fprintf(app.Stdout, "the old blue %s (%s) replicates from it from %s: dbshift rollback --state %s moves writes back without loss\n", r.bg.Blue.ID, r.blue, rep.TargetPromotion, r.st.Dir)
 	}
 	return nil
 }
 
 // runBlueGreenRollback moves writes back to the old blue: before writes
 // opened, by pointing traffic back and unfencing blue; after, by a cutover
-// in the other direction over reverse replication, or not at all.
+// in the other direction over reverse replication, or not at all. Every
+// refusal says what it left as it was and what the operator can do.
 func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
+	blueID, greenID, dir := r.bg.Blue.ID, r.bg.Green.ID, r.st.Dir
 	if !r.j.Done("promote") {
-		return usage("no completed switchover in %s: nothing to roll back (before the switchover, abort or resume the cutover)", r.st.Dir)
+		if cutover.BackedOut(r.j) {
+			return usage("nothing to roll back: the switchover did not happen (the cutover backed out; blue %s is the primary and writable, green %s read-only). Try the cutover again (dbshift cutover --state %s) or remove the deployment and green (dbshift abort --state %s)", blueID, greenID, dir, dir)
+		}
+		return usage("no completed switchover in %s: nothing to roll back. If a cutover was interrupted, finish it first (dbshift cutover --state %s --resume): it asks RDS where the switchover is", dir, dir)
 	}
-	settings := specCutoverSettings(r.s, filepath.Join(r.st.Dir, "cutover"))
+	settings := specCutoverSettings(r.s, migration.CutoverDir(dir))
 	settings.Yes, settings.Format, settings.Report = c.Yes, c.Format, c.Report
-	if !r.j.Done("open-writes") {
-		if err := app.confirm(c.Yes, []string{"make the old blue " + r.blue.String() + " writable again (read_only=0 in its parameter group)",
-			"switch traffic back to it (" + r.s.Cutover.Switch.Kind + "; with none, point the application at " + r.bg.Blue.Addr + " yourself: the switchover gave blue's endpoint name to green)",
-			"leave " + r.green.String() + " read-only"}); err != nil {
+	if !cutover.WritesOpened(r.j) {
+		if seen, ok := cutover.TargetCameOutWritable(r.j); ok {
+			return failed("rollback refused: green %s came out of the switchover writable (seen at %s; dbshift made it read-only again through its parameter group): it may hold writes the old blue %s lacks, so pointing traffic back could lose them. Nothing was changed: %s stays read-only, %s too. Either go forward (dbshift cutover open-writes --state %s --reverse; a rollback over reverse replication is possible after it), or check green's binary log after the switchover for application writes and, if it holds none, make %s writable by hand (read_only=0 in its parameter group) and point the application at %s",
+				greenID, seen.Format(time.RFC3339), blueID, blueID, greenID, dir, blueID, r.bg.Blue.Addr)
+		}
+		switchBack := "switch traffic back to " + blueID + " with " + r.s.Cutover.Switch.Kind
+		if r.s.Cutover.Switch.Kind == "" || r.s.Cutover.Switch.Kind == "none" {
+			switchBack = "no traffic switch is configured: point the application at " + blueID + " (" + r.bg.Blue.Addr + ") yourself; RDS gave blue's endpoint name to green " + greenID
+		}
+		if err := app.confirm(c.Yes, []string{
+			"make sure green " + greenID + " is read-only (read_only=1 in its parameter group) before anything else",
+			switchBack,
+			"make the old blue " + blueID + " writable again (read_only=0 in its parameter group)",
+			"leave green " + greenID + " read-only; it no longer replicates (RDS ended that at the switchover)"}); err != nil {
 			return err
 		}
 		blueGreenSettings(r.bg, r.bgp, r.s, &settings)
@@ -173,25 +201,127 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 			return err
 		}
 		rep, err := cutover.RollbackReadOnly(app.Ctx, r.blue, r.green, o)
-		if err != nil {
-			return failed("rollback: %v", err)
+		if rep != nil {
+			rep.Print(app.Stdout)
 		}
-		rep.Print(app.Stdout)
+		if err != nil {
+			return failed("rollback: %v. Writable now: %s. Fix the cause and run dbshift rollback --state %s again (it goes on from where it stopped)", err, writableNow(app, r), dir)
+		}
+		fmt.Fprintf(app.Stdout, "rolled back: the old blue %s takes writes; green %s is read-only and can be deleted with the deployment once you no longer need it\n", blueID, greenID)
 		return nil
 	}
+	if !r.j.Done("open-writes") {
+		return failed("rollback refused: open-writes ran on green %s and did not finish: it may be writable and hold writes the old blue %s lacks, so pointing traffic back would lose them. Nothing was changed: %s stays read-only. Finish it (dbshift cutover open-writes --state %s --reverse), then roll back over reverse replication (dbshift rollback --state %s)", greenID, blueID, blueID, dir, dir)
+	}
 	if !r.j.Done("reverse") {
-		why := "open-writes ran without --reverse, so the old blue does not have green's writes"
+		why := "open-writes ran without --reverse, so the old blue " + blueID + " does not have green's writes"
 		if err := cutover.ReverseAllowed(r.blue, r.green); err != nil {
 			why = err.Error()
 		}
-		return failed("rollback: writes are open on %s and cannot be moved back without losing them: %s", r.green, why)
+		return failed("rollback refused: writes are open on green %s and cannot be moved back without losing them: %s. Nothing was changed: %s takes writes, %s stays read-only and does not replicate. There is no lossless way back to %s: keep %s, or move to a new instance with a new run (its source: %s)", greenID, why, greenID, blueID, blueID, greenID, greenID)
 	}
 	// Green is the primary and the old blue replicates from it: a cutover
 	// the other way, fencing green and opening blue through their groups.
+	// It has a journal of its own (RUN/rollback), so the switchover's
+	// journal stays where open-writes and rollback read it and a killed
+	// rollback resumes from its own steps.
+	settings.State = filepath.Join(dir, "rollback")
+	if done, err := rollbackFinished(settings.State); err != nil {
+		return err
+	} else if done && !c.Resume {
+		fmt.Fprintf(app.Stdout, "already rolled back: the old blue %s takes writes, green %s is fenced (report: %s)\n", blueID, greenID, filepath.Join(settings.State, "cutover-report.json"))
+		return nil
+	}
 	settings.KeepReadOnly = false
 	settings.Reverse = c.Reverse
 	settings.SourceFence = cutover.ReadOnlyFence{Control: r.bgp.ReadOnly(r.bg, true)}
 	settings.TargetReadOnly = r.bgp.ReadOnly(r.bg, false)
 	settings.Resume = c.Resume
-	return runCutoverConns(app, r.green, r.blue, &settings, "rollback")
+	// The maintenance window is the switchover's, not the way back's.
+	settings.Window = nil
+	if !c.Resume {
+		if err := app.confirm(c.Yes, []string{
+			"fence green " + greenID + " (read_only=1 in its parameter group) and wait until the old blue " + blueID + " has executed green's last write",
+			"stop and reset " + blueID + "'s replication from " + greenID + ", then make " + blueID + " writable (read_only=0 in its parameter group)",
+			map[bool]string{true: "switch traffic to " + blueID + " with " + r.s.Cutover.Switch.Kind, false: "no traffic switch is configured: point the application at " + blueID + " (" + r.bg.Blue.Addr + ") yourself"}[r.s.Cutover.Switch.Kind != "" && r.s.Cutover.Switch.Kind != "none"],
+			"on failure before " + blueID + " opens, green " + greenID + " is unfenced again; after, dbshift rollback --state " + dir + " --resume finishes"}); err != nil {
+			return err
+		}
+	}
+	settings.Yes = true // confirmed above, in the rollback's own words
+	if err := cutover.BeginRollback(r.j, "reverse"); err != nil {
+		return err
+	}
+	err := runCutoverConns(app, r.green, r.blue, &settings, "rollback")
+	if ee := (*ExitError)(nil); errors.As(err, &ee) && ee.Code == 1 {
+		return failed("%v. Writable now: %s. Run dbshift rollback --state %s --resume to finish (if it backed out, run dbshift rollback --state %s again to retry)", err, writableNow(app, r), dir, dir)
+	}
+	return err
+}
+
+// writableNow reads read_only on both members for an error message.
+func writableNow(app *App, r *blueGreenRun) string {
+	var open []string
+	for _, m := range []struct {
+		c  *dbconn.Conn
+		id string
+	}{{r.blue, "old blue " + r.bg.Blue.ID}, {r.green, "green " + r.bg.Green.ID}} {
+		ro, err := replication.ReadOnly(app.Ctx, m.c)
+		switch {
+		case err != nil:
+			open = append(open, m.id+" (unknown: "+err.Error()+")")
+		case !ro:
+			open = append(open, m.id)
+		}
+	}
+	if len(open) == 0 {
+		return "neither (both read-only: the application cannot write until one opens)"
+	}
+	return strings.Join(open, " and ")
+}
+
+// rollbackFinished says whether the rollback over reverse replication
+// journaled in dir completed.
+func rollbackFinished(dir string) (bool, error) {
+	path := filepath.Join(dir, "cutover.journal")
+	if _, err := os.Stat(path); err != nil {
+		return false, nil
+	}
+	j, err := journal.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer j.Close()
+	e, ok := j.Last("report", "done")
+	return ok && e.Data["outcome"] == "completed", nil
+}
+
+// blueGreenAbortActions is what abort will do to a blue-green run, by the
+// instances' names; after a completed switchover it refuses up front.
+func blueGreenAbortActions(app *App, env *strategy.Env, st *migration.State) ([]string, error) {
+	s := env.Spec
+	bg, _, err := strategy.BlueGreenOf(app.Ctx, env)
+	if err != nil {
+		return []string{"undo run " + st.RunID + ": no blue/green deployment of this run to delete (" + err.Error() + "); " + s.AWS.SourceInstance + " (blue) is not touched"}, nil
+	}
+	if bg.Switched() {
+		return nil, usage("abort refused: blue/green deployment %s was switched over: green %s is the primary (it has blue's endpoint name) and %s the old blue; abort removes nothing. Move writes back with dbshift rollback --state %s, or keep green and delete the deployment (and the old blue) in RDS when you no longer need them", s.Target.ID, bg.Green.ID, bg.Blue.ID, st.Dir)
+	}
+	blue := "blue " + bg.Blue.ID + " is not touched: it stays the primary"
+	if c, err := env.Source(app.Ctx); err == nil {
+		if ro, err := replication.ReadOnly(app.Ctx, c); err == nil && ro {
+			blue = "blue " + bg.Blue.ID + " is not touched and is READ-ONLY now (read_only=1 in its parameter group): abort does not open it; set read_only=0 in its group once you know why"
+		} else if err == nil {
+			blue += " and stays writable"
+		}
+	}
+	actions := []string{fmt.Sprintf("delete blue/green deployment %s (%s, %s) and its green instance %s with it (DeleteTarget=true)", s.Target.ID, bg.ID, bg.Status, bg.Green.ID)}
+	if was, ok := strategy.GreenReadOnlyBefore(env); ok {
+		to := "to " + was.Value
+		if !was.Set {
+			to = "to the engine's default (ResetDBParameterGroup; the group did not set it before the run)"
+		}
+		actions = append(actions, "put read_only in green's parameter group "+was.Group+" back "+to)
+	}
+	return append(actions, blue), nil
 }

@@ -311,7 +311,7 @@ func (c *RollbackCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	readOnlyPhase := j.Done("promote") && !j.Done("open-writes")
+	readOnlyPhase := j.Done("promote") && !cutover.WritesOpened(j)
 	j.Close()
 	if readOnlyPhase {
 		src, tgt, closeBoth, err := app.openPair(source.spec(), target.spec())

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/cutover"
@@ -116,7 +115,7 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 	}
 	env.Dir = st.Dir
 	env.Cutover = func(ctx context.Context, src, tgt *dbconn.Conn) error {
-		settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+		settings := specCutoverSettings(s, migration.CutoverDir(st.Dir))
 		if err := prepareCutover(ctx, env, s, &settings); err != nil {
 			return err
 		}
@@ -206,7 +205,13 @@ func (c *AbortCmd) Run(app *App) error {
 		return err
 	}
 	defer env.Close()
-	if err := app.confirm(c.Yes, []string{"undo run " + st.RunID + ": remove the temporary replica, snapshots and restored target it created, stop replication on the target, drop the replication user; the source is not touched"}); err != nil {
+	actions := []string{"undo run " + st.RunID + ": remove the temporary replica, snapshots and restored target it created, stop replication on the target, drop the replication user; the source is not touched"}
+	if s.Strategy == "blue-green" {
+		if actions, err = blueGreenAbortActions(app, env, st); err != nil {
+			return err
+		}
+	}
+	if err := app.confirm(c.Yes, actions); err != nil {
 		return err
 	}
 	if err := migration.Abort(app.Ctx, steps, env); err != nil {
@@ -349,7 +354,7 @@ func runMigrationCutover(app *App, c *CutoverSettings) error {
 	// The cutover step runs with the spec's settings, overridden by flags
 	// given on this command line.
 	s.Cutover.Mode = "auto"
-	settings := specCutoverSettings(s, filepath.Join(st.Dir, "cutover"))
+	settings := specCutoverSettings(s, migration.CutoverDir(st.Dir))
 	settings.Resume = c.Resume
 	settings.Report = c.Report
 	settings.Format = c.Format

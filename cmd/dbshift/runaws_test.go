@@ -164,19 +164,7 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn, sourcePar
 	// What RDS does to the servers when a blue/green switchover completes:
 	// green stops replicating and opens unless its group pins read_only=1;
 	// blue turns read-only; the names swap.
-	f.SetSwitchoverFunc(func(ev awsfake.SwitchoverEvent) {
-		w.mu.Lock()
-		blue, green := w.insts[ev.Blue.OldID], w.insts[ev.Green.OldID]
-		w.insts[ev.Blue.NewID], w.insts[ev.Green.NewID] = blue, green
-		w.mu.Unlock()
-		if err := w.rootExec(ctx, ev.Green.NewID, "STOP SLAVE", "RESET SLAVE ALL",
-			"SET GLOBAL read_only = "+map[bool]string{true: "ON", false: "OFF"}[ev.GreenReadOnly]); err != nil {
-			t.Errorf("switchover on green: %v", err)
-		}
-		if err := w.setReadOnly(ctx, ev.Blue.NewID, true); err != nil {
-			t.Errorf("switchover on blue: %v", err)
-		}
-	})
+	f.SetSwitchoverFunc(func(ev awsfake.SwitchoverEvent) { w.switchover(t, ev) })
 
 	// A ten-minute restore takes well under a second of the test's time.
 	runFakeClock(t, f)
@@ -185,6 +173,24 @@ func newRDSWorld(t *testing.T, src *sandbox.Instance, sc *dbconn.Conn, sourcePar
 	w.env = []string{"AWS_ACCESS_KEY_ID=AKIDFAKEFAKEFAKE", "AWS_SECRET_ACCESS_KEY=fake-secret", "AWS_REGION=us-east-1",
 		"AWS_CONFIG_FILE=" + filepath.Join(cfg, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(cfg, "credentials"), "AWS_PROFILE="}
 	return w
+}
+
+// switchover is what RDS does to the servers when a blue/green switchover
+// completes: green stops replicating and opens unless its group pins
+// read_only=1; blue turns read-only; the names swap.
+func (w *rdsWorld) switchover(t *testing.T, ev awsfake.SwitchoverEvent) {
+	ctx := context.Background()
+	w.mu.Lock()
+	blue, green := w.insts[ev.Blue.OldID], w.insts[ev.Green.OldID]
+	w.insts[ev.Blue.NewID], w.insts[ev.Green.NewID] = blue, green
+	w.mu.Unlock()
+	if err := w.rootExec(ctx, ev.Green.NewID, "STOP SLAVE", "RESET SLAVE ALL",
+		"SET GLOBAL read_only = "+map[bool]string{true: "ON", false: "OFF"}[ev.GreenReadOnly]); err != nil {
+		t.Errorf("switchover on green: %v", err)
+	}
+	if err := w.setReadOnly(ctx, ev.Blue.NewID, true); err != nil {
+		t.Errorf("switchover on blue: %v", err)
+	}
 }
 
 // setReadOnly is RDS applying read_only to the server behind id (as root,

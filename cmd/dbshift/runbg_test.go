@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,7 +237,24 @@ func TestRunAWS_BlueGreenKilledInsideTheCutoverResumes(t *testing.T) {
 func TestRunAWS_BlueGreenRollbackBeforeWritesOpen(t *testing.T) {
 	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
 	blue, green := w.switchedOver(t)
-	code, out, errs := w.cli(t, "rollback", "--state", w.state, "--yes")
+	// abort after the switchover: refused, naming who is who and the way back.
+	code, out, errs := w.cli(t, "abort", "--state", w.state)
+	if code != 2 || !strings.Contains(errs, "green prod is the primary") || !strings.Contains(errs, "prod-old1 the old blue") || !strings.Contains(errs, "dbshift rollback --state") {
+		t.Errorf("abort after the switchover: exit %d, want 2 naming green prod, the old blue prod-old1 and rollback\n%s\n%s", code, out, errs)
+	}
+	// Unconfirmed (no terminal): the rollback says what it would touch,
+	// by name, and touches nothing.
+	code, out, errs = w.cli(t, "rollback", "--state", w.state)
+	for _, want := range []string{"green prod is read-only (read_only=1 in its parameter group) before anything else",
+		"point the application at prod-old1", "make the old blue prod-old1 writable again"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the rollback's confirmation lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 2 || !sandboxtest.ReadOnly(t, blue) {
+		t.Fatalf("unconfirmed rollback: exit %d, blue read_only=%v; want 2 and nothing changed\n%s\n%s", code, sandboxtest.ReadOnly(t, blue), out, errs)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
 	if code != 0 {
 		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -272,6 +291,19 @@ func TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover(t *testing.T) {
 	if sandboxtest.ReadOnly(t, w.srcConn) {
 		t.Error("blue was fenced although the checks failed")
 	}
+	// Unconfirmed (no terminal): abort says what it would delete and put
+	// back, by name, and which side stays writable.
+	bg, _ := w.fake.BlueGreen("prod-upgrade")
+	code, out, errs = w.cli(t, "abort", "--state", w.state)
+	for _, want := range []string{"delete blue/green deployment prod-upgrade (" + bg.ID, "its green instance " + bg.Green,
+		"put read_only in green's parameter group green-pg back to the engine's default", "blue prod is not touched: it stays the primary and stays writable"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("abort's confirmation lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 2 {
+		t.Fatalf("unconfirmed abort: exit %d, want 2\n%s\n%s", code, out, errs)
+	}
 	code, out, errs = w.cli(t, "abort", "--state", w.state, "--yes")
 	if code != 0 {
 		t.Fatalf("abort: exit %d\n%s\n%s", code, out, errs)
@@ -281,6 +313,11 @@ func TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover(t *testing.T) {
 	}
 	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
 		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
+	}
+	// prepare-green pinned read_only=1 in green's group, which did not set
+	// it: abort leaves it to the engine's default again.
+	if v, set := w.fake.ParameterValue("green-pg", "read_only"); set {
+		t.Errorf("green's parameter group read_only=%q after abort, want it unset as before the run", v)
 	}
 }
 
@@ -309,6 +346,35 @@ func TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue(t *testing.T) {
 	}
 	if err := appWrite(w.srcConn, "after the failed switchover"); err != nil {
 		t.Errorf("application write on blue: %v", err)
+	}
+	// RDS will not switch this deployment over again: a second cutover
+	// refuses before it fences blue, instead of fencing, draining and
+	// backing out again.
+	modifies := w.fake.CallCount("ModifyDBParameterGroup")
+	code, out, errs = w.cli(t, "cutover", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(out+errs, "SWITCHOVER_FAILED") || !strings.Contains(out+errs, "dbshift abort --state") {
+		t.Errorf("cutover again after SWITCHOVER_FAILED: exit %d, want refused naming the state and abort\n%s\n%s", code, out, errs)
+	}
+	if n := w.fake.CallCount("ModifyDBParameterGroup"); n != modifies {
+		t.Errorf("the second cutover changed parameter groups %d times (blue fenced for nothing)", n-modifies)
+	}
+	// Blue is the primary again: the run can be undone like one that
+	// never reached the cutover.
+	code, out, errs = w.cli(t, "abort", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("abort after RDS rolled the switchover back: exit %d\n%s\n%s", code, out, errs)
+	}
+	if bg, ok := w.fake.BlueGreen("prod-upgrade"); ok && bg.Status != "DELETING" {
+		t.Errorf("the deployment after abort: %+v, want deleted", bg)
+	}
+	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
+		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
+	}
+	if sandboxtest.ReadOnly(t, w.srcConn) {
+		t.Error("blue is read-only after abort")
+	}
+	if v, set := w.fake.ParameterValue("green-pg", "read_only"); set {
+		t.Errorf("green's parameter group read_only=%q after abort, want it unset as before the run", v)
 	}
 }
 
@@ -349,5 +415,194 @@ func TestRunAWS_BlueGreenMaintenanceWindowPointsBackOnFailedReadChecks(t *testin
 	}
 	if err := appWrite(blue, "after the window"); err != nil {
 		t.Errorf("application write on blue after pointing back: %v", err)
+	}
+}
+
+// TestRunAWS_BlueGreenRollbackClosesGreenFirst: green was opened behind
+// dbshift's back after the switchover; the rollback before open-writes
+// closes it before it opens the old blue, so at no moment are both
+// writable, and says that green had been writable.
+func TestRunAWS_BlueGreenRollbackClosesGreenFirst(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	if err := w.setReadOnly(context.Background(), "prod", false); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, green) || sandboxtest.ReadOnly(t, blue) {
+		t.Errorf("after the rollback: green read_only=%v, old blue read_only=%v; want green read-only, blue writable", sandboxtest.ReadOnly(t, green), sandboxtest.ReadOnly(t, blue))
+	}
+	if !strings.Contains(out, "was writable although writes were never opened") {
+		t.Errorf("the rollback's report does not say green had been writable:\n%s", out)
+	}
+}
+
+// TestRunAWS_BlueGreenRollbackRefusedOnceOpenWritesStarted: open-writes is
+// killed right after it journaled its start (green may be open, and may
+// have taken writes); the rollback that only points back must refuse and
+// leave the old blue read-only.
+func TestRunAWS_BlueGreenRollbackRefusedOnceOpenWritesStarted(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, _ := w.switchedOver(t)
+	cj := filepath.Join(w.state, "cutover", "cutover.journal")
+	if !killAt(t, w.env, cj, "open-writes", "start", "cutover", "open-writes", "--state", w.state, "--yes") {
+		t.Fatal("open-writes finished before the kill")
+	}
+	code, out, errs := w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(out+errs, "open-writes ran on") {
+		t.Errorf("rollback after an interrupted open-writes: exit %d, want refused saying open-writes ran\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, blue) {
+		t.Error("the old blue was opened although green may hold writes it lacks")
+	}
+	if v, _ := w.fake.ParameterValue("prod-pg", "read_only"); v != "1" {
+		t.Errorf("blue's parameter group read_only=%q after the refused rollback, want 1", v)
+	}
+}
+
+// killWhen runs dbshift with args and SIGKILLs it as soon as cond holds;
+// false when dbshift finished first.
+func killWhen(t *testing.T, env []string, cond func() bool, args ...string) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "DBSHIFT_TEST_MAIN=1"), env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-exited:
+			t.Logf("dbshift %s finished before the kill: %v\n%s", args[0], err, out.String())
+			return false
+		default:
+		}
+		if cond() {
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-exited
+			return true
+		}
+		time.Sleep(2 * time.Millisecond) // polling the fake, not waiting on a race
+	}
+}
+
+// TestRunAWS_BlueGreenOpenWritesRefusedAfterAnInterruptedRollback: the
+// rollback is killed once it asked RDS to open the old blue; open-writes
+// must not open green beside it.
+func TestRunAWS_BlueGreenOpenWritesRefusedAfterAnInterruptedRollback(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	blueOpening := func() bool { v, _ := w.fake.ParameterValue("prod-pg", "read_only"); return v == "0" }
+	if !killWhen(t, w.env, blueOpening, "rollback", "--state", w.state, "--yes") {
+		t.Fatal("the rollback finished before the kill")
+	}
+	code, out, errs := w.cli(t, "cutover", "open-writes", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(out+errs, "a rollback (read-only) of this cutover started") {
+		t.Errorf("open-writes after an interrupted rollback: exit %d, want refused naming the rollback\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("green was opened beside the old blue (blue read_only=%v)", sandboxtest.ReadOnly(t, blue))
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 || sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("the rollback run again: exit %d, blue read_only=%v, green read_only=%v; want it finished: blue writable, green read-only\n%s\n%s", code, sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green), out, errs)
+	}
+}
+
+// TestRunAWS_BlueGreenGreenCameOutWritableRefusesReadOnlyRollback: RDS
+// opens green at the switchover (its group did not hold read_only=1); the
+// cutover closes it again and journals it, and the rollback that only
+// points traffic back refuses: green may hold writes the old blue lacks.
+func TestRunAWS_BlueGreenGreenCameOutWritableRefusesReadOnlyRollback(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	w.fake.SetSwitchoverFunc(func(ev awsfake.SwitchoverEvent) {
+		ev.GreenReadOnly = false
+		w.switchover(t, ev)
+	})
+	code, out, errs := w.cli(t, "run", "-f", w.spec, "--state", w.state, "--yes")
+	if code != 0 || !strings.Contains(out, "came out of the switchover writable") {
+		t.Fatalf("run: exit %d, want it completed, saying green came out writable\n%s\n%s", code, out, errs)
+	}
+	blue, green := w.member(t, "prod-old1"), w.member(t, "prod")
+	if !sandboxtest.ReadOnly(t, green) {
+		t.Fatal("green was not made read-only again after the switchover")
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code == 0 || !strings.Contains(errs, "came out of the switchover writable") || !strings.Contains(errs, "prod-old1") {
+		t.Errorf("rollback after green came out writable: exit %d, want refused naming green's window and the old blue\n%s\n%s", code, out, errs)
+	}
+	if !sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("after the refused rollback: old blue read_only=%v, green read_only=%v; want both read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
+	}
+}
+
+// TestRunAWS_BlueGreenRollbackOverReverseKilledResumes: the rollback after
+// open-writes --reverse is killed once it asked RDS to open the old blue
+// (past its point of no return); rollback --resume finishes it from its own
+// journal (RUN/rollback): blue writable with every write green took, green
+// fenced. Run again, it says it is done and changes nothing.
+func TestRunAWS_BlueGreenRollbackOverReverseKilledResumes(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	code, out, errs := w.cli(t, "cutover", "open-writes", "--state", w.state, "--reverse", "--yes")
+	if code != 0 {
+		t.Fatalf("open-writes: exit %d\n%s\n%s", code, out, errs)
+	}
+	for i := 0; i < 20; i++ {
+		if err := appWrite(green, fmt.Sprintf("on green %d", i)); err != nil {
+			t.Fatalf("application write on the open green: %v", err)
+		}
+	}
+	blueOpening := func() bool { v, _ := w.fake.ParameterValue("prod-pg", "read_only"); return v == "0" }
+	if !killWhen(t, w.env, blueOpening, "rollback", "--state", w.state, "--yes") {
+		t.Fatal("the rollback finished before the kill")
+	}
+	if _, err := os.Stat(filepath.Join(w.state, "rollback", "cutover.journal")); err != nil {
+		t.Errorf("the rollback's journal: %v", err)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--resume", "--yes")
+	if code != 0 {
+		t.Fatalf("rollback --resume: exit %d\n%s\n%s", code, out, errs)
+	}
+	if sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("after the resumed rollback: old blue read_only=%v, green read_only=%v; want blue writable, green read-only", sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
+	}
+	if n := count(t, blue.DB, "SELECT COUNT(*) FROM app.orders WHERE note LIKE 'on green %'"); n != 20 {
+		t.Errorf("the old blue has %d of the 20 writes green took, want all", n)
+	}
+	if st, err := replication.ReadStatus(context.Background(), blue); err != nil || st.Configured {
+		t.Errorf("the old blue still replicates from green after the rollback: %+v %v", st, err)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	if code != 0 || !strings.Contains(out, "already rolled back") || sandboxtest.ReadOnly(t, blue) || !sandboxtest.ReadOnly(t, green) {
+		t.Errorf("rollback run again: exit %d, want it to say it is done and change nothing\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestRunAWS_BlueGreenRollbackRefusedWithoutReverse: after open-writes
+// without --reverse the old blue lacks green's writes; the rollback refuses,
+// naming both instances, which one takes writes, and what is left to do.
+func TestRunAWS_BlueGreenRollbackRefusedWithoutReverse(t *testing.T) {
+	w := newBGWorld(t, "", "cutover: {mode: auto, catchup_timeout: 30s}")
+	blue, green := w.switchedOver(t)
+	code, out, errs := w.cli(t, "cutover", "open-writes", "--state", w.state, "--yes")
+	if code != 0 {
+		t.Fatalf("open-writes: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = w.cli(t, "rollback", "--state", w.state, "--yes")
+	for _, want := range []string{"writes are open on green prod", "the old blue prod-old1 does not have green's writes",
+		"Nothing was changed: prod takes writes, prod-old1 stays read-only", "keep prod, or move to a new instance with a new run"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("the refused rollback's message lacks %q:\n%s", want, errs)
+		}
+	}
+	if code != 1 || !sandboxtest.ReadOnly(t, blue) || sandboxtest.ReadOnly(t, green) {
+		t.Errorf("rollback without reverse replication: exit %d, blue read_only=%v, green read_only=%v; want 1, nothing changed", code, sandboxtest.ReadOnly(t, blue), sandboxtest.ReadOnly(t, green))
 	}
 }

@@ -301,6 +301,22 @@ func TestRDS_ParameterGroups(t *testing.T) {
 	if err != nil || len(out.Parameters) != 1 || *out.Parameters[0].ParameterName != "read_only" || *out.Parameters[0].ParameterValue != "1" {
 		t.Fatalf("user parameters: %+v %v", out, err)
 	}
+	// Reset read_only to the engine's default: no longer set by the user.
+	if _, err := c.rds.ResetDBParameterGroup(ctx, &rds.ResetDBParameterGroupInput{DBParameterGroupName: awssdk.String("custom"),
+		Parameters: []rdstypes.Parameter{{ParameterName: awssdk.String("read_only"), ApplyMethod: rdstypes.ApplyMethodImmediate}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err = c.rds.DescribeDBParameters(ctx, &rds.DescribeDBParametersInput{DBParameterGroupName: awssdk.String("custom"), Source: awssdk.String("user")})
+	if err != nil || len(out.Parameters) != 0 {
+		t.Fatalf("user parameters after the reset: %+v %v", out, err)
+	}
+	if _, ok := c.fake.ParameterValue("custom", "read_only"); ok {
+		t.Error("read_only still set in the group after the reset")
+	}
+	_, err = c.rds.ResetDBParameterGroup(ctx, &rds.ResetDBParameterGroupInput{DBParameterGroupName: awssdk.String("custom")})
+	if code(err) != "InvalidParameterCombination" {
+		t.Errorf("reset with neither ResetAllParameters nor Parameters: %v", err)
+	}
 }
 
 func TestEC2_SecurityGroups(t *testing.T) {
@@ -448,5 +464,31 @@ func TestBacking_ToldWhereEachInstanceComesFrom(t *testing.T) {
 	}
 	if !slices.Equal(snaps, wantSnaps) {
 		t.Fatalf("snapshot hooks %+v, want %+v", snaps, wantSnaps)
+	}
+}
+
+// TestRDS_BlueGreenSwitchoverRenamesBlueToTheFirstFreeOldN: RDS renames the
+// old blue <name>-oldN with the first N whose name is free.
+func TestRDS_BlueGreenSwitchoverRenamesBlueToTheFirstFreeOldN(t *testing.T) {
+	c := newClients(t)
+	ctx := context.Background()
+	c.fake.AddInstance(awsfake.InstanceSpec{ID: "prod-old1", EngineVersion: "10.11.8"})
+	out, err := c.rds.CreateBlueGreenDeployment(ctx, &rds.CreateBlueGreenDeploymentInput{
+		BlueGreenDeploymentName: awssdk.String("upgrade"), Source: awssdk.String("arn:aws:rds:us-east-1:123456789012:db:prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(time.Hour)
+	id := out.BlueGreenDeployment.BlueGreenDeploymentIdentifier
+	if _, err := c.rds.SwitchoverBlueGreenDeployment(ctx, &rds.SwitchoverBlueGreenDeploymentInput{BlueGreenDeploymentIdentifier: id}); err != nil {
+		t.Fatal(err)
+	}
+	c.fake.Advance(5 * time.Minute)
+	bg, _ := c.fake.BlueGreen("upgrade")
+	if bg.Status != "SWITCHOVER_COMPLETED" || bg.Blue != "prod-old2" || bg.Green != "prod" {
+		t.Fatalf("after the switchover: %+v, want blue renamed prod-old2 (prod-old1 is taken) and green named prod", bg)
+	}
+	if _, ok := c.fake.Instance("prod-old1"); !ok {
+		t.Error("the unrelated prod-old1 is gone")
 	}
 }

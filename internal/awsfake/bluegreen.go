@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -43,12 +44,18 @@ func (s *Server) settleBlueGreen(bg *blueGreen, now time.Time) {
 			bg.status = "INVALID_CONFIGURATION"
 			return
 		}
-		// Green takes blue's name (and so its DNS name); blue gets "-old1".
+		// Green takes blue's name (and so its DNS name); blue gets
+		// "-oldN", the first N whose name is free (RDS's naming).
 		oldBlueARN, oldGreenARN := blue.arn(), green.arn()
 		delete(s.instances, blue.id)
 		delete(s.instances, green.id)
 		blueID, oldGreenID := blue.id, green.id
-		blue.id = blueID + "-old1"
+		for n := 1; ; n++ {
+			if _, taken := s.instances[fmt.Sprintf("%s-old%d", blueID, n)]; !taken {
+				blue.id = fmt.Sprintf("%s-old%d", blueID, n)
+				break
+			}
+		}
 		green.id = blueID
 		green.replicaSource = ""
 		blue.replicas = removeString(blue.replicas, bg.green)
@@ -87,7 +94,8 @@ func (s *Server) settleBlueGreen(bg *blueGreen, now time.Time) {
 }
 
 // SwitchedMember is one instance of a completed switchover: its identifier
-// before and after (green takes blue's; blue gets "-old1") and its endpoint.
+// before and after (green takes blue's; blue gets "-oldN", N the first free
+// number, usually 1) and its endpoint.
 type SwitchedMember struct {
 	OldID, NewID string
 	Host         string

@@ -419,6 +419,7 @@ var rdsActions = map[string]func(*Server, params) (*node, *apiError){
 	"SwitchoverBlueGreenDeployment":   (*Server).switchoverBlueGreen,
 	"DeleteBlueGreenDeployment":       (*Server).deleteBlueGreen,
 	"ModifyDBParameterGroup":          (*Server).modifyParamGroup,
+	"ResetDBParameterGroup":           (*Server).resetParamGroup,
 	"DescribeDBParameters":            (*Server).describeParams,
 }
 
@@ -1079,6 +1080,65 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 		}
 	}
 	return el("ModifyDBParameterGroupResult", txt("DBParameterGroupName", name)), nil
+}
+
+// resetParamGroup sets parameters back to the engine's defaults. Of the
+// defaults the fake applies only read_only's ({TrueIfReplica}: 1 on a
+// replica, 0 otherwise), the one parameter a test's server sees.
+func (s *Server) resetParamGroup(p params) (*node, *apiError) {
+	name := p.get("DBParameterGroupName")
+	g, ok := s.paramGroups[name]
+	if !ok {
+		if strings.HasPrefix(name, "default.") {
+			return nil, errf("InvalidParameterValue", "Default parameter groups cannot be modified: %s", name)
+		}
+		return nil, errf("DBParameterGroupNotFound", "DBParameterGroup not found: %s", name)
+	}
+	items := p.items("Parameters")
+	all := p.boolean("ResetAllParameters")
+	if all == (len(items) > 0) {
+		return nil, errf("InvalidParameterCombination", "Specify either ResetAllParameters or Parameters, not both and not neither.")
+	}
+	immediate := all
+	var reset []string
+	if all {
+		reset = append(reset, g.order...)
+	}
+	for _, it := range items {
+		k := it["ParameterName"]
+		if k == "" {
+			return nil, errf("MissingParameter", "ParameterName is required")
+		}
+		switch it["ApplyMethod"] {
+		case "immediate":
+			immediate = true
+		case "pending-reboot":
+		default:
+			return nil, errf("InvalidParameterValue", "ApplyMethod must be immediate or pending-reboot for %s", k)
+		}
+		reset = append(reset, k)
+	}
+	for _, k := range reset {
+		delete(g.params, k)
+	}
+	now := s.clock.Now()
+	for _, i := range s.instances {
+		if i.paramGroup != name || i.status == "deleting" || i.paramApply == "pending-reboot" {
+			continue
+		}
+		if !immediate {
+			i.paramApply = "pending-reboot"
+			continue
+		}
+		i.paramApply, i.paramApplyAt = "applying", now.Add(s.d.ParameterApply)
+		if contains(reset, "read_only") {
+			if i.applying == nil {
+				i.applying = map[string]string{}
+			}
+			i.applying["read_only"] = map[bool]string{true: "1", false: "0"}[i.replicaSource != ""]
+		}
+	}
+	return el("ResetDBParameterGroupResult", txt("DBParameterGroupName", name)), nil
 }
 
 func (s *Server) describeParams(p params) (*node, *apiError) {

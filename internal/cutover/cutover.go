@@ -118,6 +118,8 @@ const (
 	stepSwitch     = "switch"
 	stepReverse    = "reverse"
 	stepAbort      = "abort"
+	stepRollback   = "rollback"        // its "start" entry: the old source may take writes again
+	stepWritable   = "target-writable" // the provider's switchover left the target writable
 	stepReport     = "report"
 )
 
@@ -448,8 +450,15 @@ func (c *run) promote() error {
 			if err := replication.WaitExecuted(c.ctx, c.tgt, c.final, false, c.o.CatchupTimeout); err != nil {
 				return err
 			}
-		} else if replication.Compare(st.Executed, c.final) != 0 {
-			return fmt.Errorf("%s stopped replicating at %s, not at the source's final %s", c.tgt, st.Executed, c.final)
+		} else if cmp := replication.Compare(st.Executed, c.final); cmp < 0 {
+			return fmt.Errorf("%s stopped replicating at %s, before the source's final %s", c.tgt, st.Executed, c.final)
+		} else if cmp > 0 {
+			// A resumed promote: an earlier attempt stopped replication
+			// and was killed before the reset, after the fenced source
+			// took writes from an account read_only does not bind. The
+			// target holds them; finish the reset (checkSourceStill
+			// reports them).
+			c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%s stopped replicating at %s, past the source's final %s: it holds the writes made on the fenced source since", c.tgt, st.Executed, c.final))
 		}
 		if c.o.KeepReadOnly {
 			// Keep replication configured (stopped) so a rollback before
@@ -491,6 +500,9 @@ func (c *run) promote() error {
 		}
 	}
 	if !c.o.KeepReadOnly && !j.Done(stepOpen) {
+		if err := j.Append(stepOpen, "start", nil); err != nil {
+			return err
+		}
 		if err := c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, false); err != nil {
 			return fmt.Errorf("opening writes on %s: %w", c.tgt, err)
 		}
@@ -549,11 +561,29 @@ func (c *run) reassertReadOnly() error {
 		return nil
 	}
 	seen := time.Now()
+	// Journaled first: writes it took in between are on it only, so a
+	// rollback that just points traffic back must know, even if this run
+	// is killed before it closes the target.
+	if err := c.o.Journal.Append(stepWritable, "start", map[string]string{"seen": seen.UTC().Format(time.RFC3339Nano)}); err != nil {
+		return err
+	}
 	if err := c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, true); err != nil {
 		return fmt.Errorf("%s came out of the switchover writable and could not be made read-only again: %w", c.tgt, err)
 	}
-	c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%s came out of the switchover writable; it was made read-only again %s later (writes in between are on it only)", c.tgt, time.Since(seen).Round(time.Millisecond)))
+	open := time.Since(seen).Round(time.Millisecond)
+	if err := c.o.Journal.Append(stepWritable, "done", map[string]string{"open_ms": strconv.FormatInt(open.Milliseconds(), 10)}); err != nil {
+		return err
+	}
+	c.r.Warnings = append(c.r.Warnings, fmt.Sprintf("%s came out of the switchover writable; it was made read-only again %s later (writes in between are on it only)", c.tgt, open))
 	return nil
+}
+
+// TargetCameOutWritable says whether the provider's switchover left the
+// target writable (it was closed again, but may have taken writes the old
+// source lacks) and when that was seen.
+func TargetCameOutWritable(j *journal.Journal) (seen time.Time, ok bool) {
+	e, ok := j.Last(stepWritable, "start")
+	return e.Time, ok
 }
 
 func (c *run) switchTraffic() error {

@@ -544,3 +544,55 @@ func (s *stopOnSwitch) Switch(context.Context, switcher.Endpoint, switcher.Endpo
 	s.switched = true
 	return nil
 }
+
+// TestResume_FinishesAResetKilledAfterTheStop: the cutover was killed past
+// the point of no return, after it stopped the target's replication and
+// before it reset it; meanwhile an account read_only does not bind wrote
+// on the fenced source, so the target stopped past the final coordinates.
+// The resumed promote finishes the reset (and reports the write) instead of
+// refusing for good.
+func TestResume_FinishesAResetKilledAfterTheStop(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	exec(t, p.appA, "INSERT INTO app.w (id) VALUES (1)")
+	exec(t, p.a.DB, "SET GLOBAL read_only = 1")
+	final, err := replication.SourcePosition(ctx, p.a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the killed cutover journaled up to the point of no return.
+	j := newJournal(t)
+	co := map[string]string{"file": final.File, "pos": fmt.Sprint(final.Position), "gtid": final.GTID}
+	for _, e := range []struct {
+		step, event string
+		data        map[string]string
+	}{
+		{"gate", "done", nil}, {"fence", "start", map[string]string{"kind": "read_only"}}, {"fence", "done", nil}, {"drain", "done", nil},
+		{"record", "data", co}, {"catchup", "done", co},
+		{"promote", "start", map[string]string{"file": final.File, "pos": fmt.Sprint(final.Position), "gtid": final.GTID, "keep_read_only": "false"}},
+	} {
+		if err := j.Append(e.step, e.event, e.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The admin has READ ONLY ADMIN: its write passes the fence.
+	exec(t, p.a.DB, "INSERT INTO app.w (id) VALUES (2)")
+	moved, err := replication.SourcePosition(ctx, p.a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := replication.WaitExecuted(ctx, p.b, moved, false, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := replication.Stop(ctx, p.b); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := cutover.Resume(ctx, p.a, p.b, cutover.Options{Journal: j})
+	if rep == nil || rep.SourceWritesAfterFinal == 0 {
+		t.Errorf("the write after the final coordinates is not reported: %+v", rep)
+	}
+	st, serr := replication.ReadStatus(ctx, p.b)
+	if serr != nil || st.Configured || sandboxtest.ReadOnly(t, p.b) {
+		t.Fatalf("after the resume (err %v): target replication %+v (%v), read_only=%v; want reset and writable", err, st, serr, sandboxtest.ReadOnly(t, p.b))
+	}
+}

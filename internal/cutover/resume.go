@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
+	"github.com/dbshift/dbshift/internal/journal"
 	"github.com/dbshift/dbshift/internal/replication"
 )
 
@@ -79,6 +80,11 @@ func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, e
 	if !o.Journal.Done(stepPromote) {
 		return r, errors.New("no promoted target in the journal: run the cutover first")
 	}
+	if kind, at, ok := RollbackStarted(o.Journal); ok {
+		// An interrupted rollback may have made the old source writable
+		// already: opening the target too would make two writable servers.
+		return r, fmt.Errorf("a rollback (%s) of this cutover started at %s: the old source may take writes again, so %s stays as it is; finish the rollback (run it again) instead of opening writes", kind, at.Format(time.RFC3339), target)
+	}
 	if o.Journal.Done(stepOpen) {
 		r.Outcome, r.Reason = "completed", "writes were already open"
 		// An earlier open-writes opened the target but did not finish
@@ -112,6 +118,12 @@ func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, e
 		if from, err = reversePoint(ctx, o.OldSource, target, o); err != nil {
 			return r, err
 		}
+	}
+	// Journaled before read_only is lifted: from here on the target may
+	// take writes the old source lacks, even if this call fails or is
+	// killed, and a rollback that only points traffic back would lose them.
+	if err := o.Journal.Append(stepOpen, "start", nil); err != nil {
+		return r, err
 	}
 	if err := o.ReadOnly.SetReadOnly(ctx, target, false); err != nil {
 		return r, err
@@ -183,27 +195,78 @@ func ReverseAllowed(old, newer *dbconn.Conn) error {
 	return nil
 }
 
+// BackedOut says whether the cutover journaled in j ended before its point
+// of no return, undone: the fence lifted, the source the primary again,
+// the target untouched (a failure before the promotion, an interrupted run
+// resumed by backing out, or a provider's switchover that the provider
+// rolled back itself).
+func BackedOut(j *journal.Journal) bool {
+	_, aborted := j.Last(stepAbort, "done")
+	_, crossed := j.Last(stepPromote, "start")
+	return aborted && !crossed
+}
+
+// WritesOpened says whether writes were (or may have been) opened on the
+// target: open-writes journals its start before it lifts read_only.
+func WritesOpened(j *journal.Journal) bool {
+	_, started := j.Last(stepOpen, "start")
+	return started || j.Done(stepOpen)
+}
+
+// BeginRollback journals that a rollback of kind ("read-only": traffic
+// pointed back; "reverse": a cutover the other way) starts, before it
+// touches anything: from then on open-writes refuses, even if the rollback
+// is interrupted. A rollback that already started keeps its kind.
+func BeginRollback(j *journal.Journal, kind string) error {
+	if _, _, ok := RollbackStarted(j); ok {
+		return nil
+	}
+	return j.Append(stepRollback, "start", map[string]string{"kind": kind})
+}
+
+// RollbackStarted says whether, when and how a rollback of the cutover in
+// j started.
+func RollbackStarted(j *journal.Journal) (kind string, at time.Time, ok bool) {
+	e, ok := j.Last(stepRollback, "start")
+	return e.Data["kind"], e.Time, ok
+}
+
 // RollbackReadOnly undoes a --keep-read-only cutover before writes opened:
-// traffic back to the source, the target replicates again from where it
-// stopped (the source's final coordinates), the source takes writes again.
-// Nothing was written anywhere in between, so nothing is undone.
+// the target is closed to writes first, then traffic goes back to the
+// source, the target replicates again from where it stopped (the source's
+// final coordinates), and the source takes writes again. Nothing was
+// written anywhere in between, so nothing is undone.
 func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
 	o.defaults()
 	r := newReport(source, target)
-	if o.Journal.Done(stepOpen) {
-		return r, errors.New("writes are already open on the target: roll back with a reverse cutover (dbshift rollback)")
+	if WritesOpened(o.Journal) {
+		return r, fmt.Errorf("open-writes ran on %s: it may hold writes %s lacks, so pointing traffic back would lose them; %s stays read-only. Roll back with a cutover the other way over reverse replication (dbshift rollback), or keep %s", target, source, source, target)
 	}
 	if !o.Journal.Done(stepPromote) {
 		return r, errors.New("no read-only switchover in the journal to roll back")
 	}
+	if seen, ok := TargetCameOutWritable(o.Journal); ok {
+		return r, fmt.Errorf("%s came out of the switchover writable (seen at %s, then made read-only again): it may hold writes %s lacks, so pointing traffic back could lose them; %s stays read-only. Go forward with open-writes, or check %s's binary log after the switchover for writes and, if it holds none, open %s by hand", target, seen.Format(time.RFC3339), source, source, target, source)
+	}
+	if kind, _, ok := RollbackStarted(o.Journal); ok && kind != "read-only" {
+		return r, fmt.Errorf("a rollback over reverse replication started: finish it the same way (rollback --resume)")
+	}
+	if err := BeginRollback(o.Journal, "read-only"); err != nil {
+		return r, err
+	}
 	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
+	// Never two writable servers: the source opens only once the target
+	// is closed, whatever opened it.
+	if err := c.phase("close-target", c.closeTarget); err != nil {
+		return r, fmt.Errorf("%s could not be made read-only, so %s stays read-only (nothing else was changed; fix it and roll back again): %w", target, source, err)
+	}
 	if err := c.phase("switch-back", func() error {
 		if o.Switch != nil {
 			return o.Switch.Switch(ctx, endpointOf(target), endpointOf(source))
 		}
 		return nil
 	}); err != nil {
-		return r, err
+		return r, fmt.Errorf("switching traffic back to %s failed; %s is read-only and %s still fenced, so neither takes writes: %w", source, target, source, err)
 	}
 	if o.Switchover != nil {
 		// The provider's switchover ended the target's replication and
@@ -213,11 +276,31 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 		_, err := replication.Start(ctx, target, 30*time.Second)
 		return err
 	}); err != nil {
-		return r, err
+		return r, fmt.Errorf("restarting replication on %s failed; %s is still fenced: %w", target, source, err)
 	}
 	if err := c.phase("unfence", func() error { return o.Fence.Unfence(ctx, source) }); err != nil {
-		return r, err
+		return r, fmt.Errorf("UNFENCE FAILED: %s may still refuse writes and %s is read-only, so neither may take writes: %w", source, target, err)
 	}
 	r.Outcome = "rolled back"
 	return r, o.Journal.Append(stepReport, "done", map[string]string{"outcome": "rolled back"})
+}
+
+// closeTarget makes the target read-only before the source opens again.
+// It should be read-only already (writes never opened); if it is not,
+// something outside the cutover opened it: say so.
+func (c *run) closeTarget() error {
+	ro, err := replication.ReadOnly(c.ctx, c.tgt)
+	if err != nil {
+		return err
+	}
+	if _, sqlRO := c.o.ReadOnly.(SQLReadOnly); sqlRO && c.tgt.Flavor.RDS {
+		if ro {
+			return nil // RDS refuses SET GLOBAL; it is read-only already
+		}
+		return fmt.Errorf("%s is writable and RDS refuses SET GLOBAL read_only: set read_only=1 in its parameter group", c.tgt)
+	}
+	if !ro {
+		c.r.Warnings = append(c.r.Warnings, c.tgt.String()+" was writable although writes were never opened on it: something else opened it; writes it took since the switchover are only on it")
+	}
+	return c.o.ReadOnly.SetReadOnly(c.ctx, c.tgt, true)
 }

@@ -97,7 +97,7 @@ func pointBack(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 			errs = append(errs, fmt.Errorf("switching back: %w", err))
 		}
 	}
-	writesOpened := o.Journal.Done(stepOpen)
+	writesOpened := WritesOpened(o.Journal)
 	targetFenced := true
 	if writesOpened {
 		if err := o.ReadOnly.SetReadOnly(ctx, target, true); err != nil {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/dbshift/dbshift/internal/cutover"
 	"github.com/dbshift/dbshift/internal/journal"
 	"github.com/dbshift/dbshift/internal/spec"
 	"github.com/dbshift/dbshift/internal/strategy"
@@ -143,7 +144,16 @@ func Run(ctx context.Context, steps []strategy.Step, env *strategy.Env) error {
 func Abort(ctx context.Context, steps []strategy.Step, env *strategy.Env) error {
 	j := env.Journal
 	if _, ok := j.Last(strategy.StepCutover, "start"); ok {
-		return errors.New("the cutover has started: the target may be the primary; use dbshift cutover --resume or dbshift rollback instead of abort")
+		backedOut, err := cutoverBackedOut(env.Dir)
+		if err != nil {
+			return err
+		}
+		if !backedOut {
+			return errors.New("the cutover has started: the target may be the primary; use dbshift cutover --resume or dbshift rollback instead of abort")
+		}
+		// The cutover backed out (RDS rolled its switchover back, say):
+		// the source is the primary, so the run can be undone.
+		env.Log.Info("the cutover backed out before its point of no return: undoing the run")
 	}
 	var errs []error
 	for i := len(steps) - 1; i >= 0; i-- {
@@ -167,6 +177,24 @@ func Abort(ctx context.Context, steps []strategy.Step, env *strategy.Env) error 
 		return err
 	}
 	return j.Append("abort", "done", nil)
+}
+
+// CutoverDir is the directory of a run's cutover journal and report.
+func CutoverDir(runDir string) string { return filepath.Join(runDir, "cutover") }
+
+// cutoverBackedOut says whether the run's latest cutover ended before its
+// point of no return and was undone.
+func cutoverBackedOut(runDir string) (bool, error) {
+	path := filepath.Join(CutoverDir(runDir), "cutover.journal")
+	if _, err := os.Stat(path); err != nil {
+		return false, nil
+	}
+	cj, err := journal.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer cj.Close()
+	return cutover.BackedOut(cj), nil
 }
 
 // StepStatus is one step's state for `dbshift status`.

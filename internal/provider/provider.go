@@ -180,6 +180,14 @@ type ReadOnlyControl interface {
 	SetReadOnly(ctx context.Context, c *dbconn.Conn, on bool) error
 }
 
+// GroupSetting is one parameter of a parameter group as the group sets it.
+type GroupSetting struct {
+	Group, Name, Value string
+	// Set is false when the group leaves the parameter to the engine's
+	// default (Value is then the default, such as {TrueIfReplica}).
+	Set bool
+}
+
 // BlueGreener is a provider with managed blue/green deployments
 // (strategy blue-green).
 type BlueGreener interface {
@@ -192,6 +200,12 @@ type BlueGreener interface {
 	// their own (read_only goes through them) and pins read_only=1 in
 	// green's, so green stays read-only when the switchover promotes it.
 	PrepareBlueGreen(ctx context.Context, bg BlueGreen, green *dbconn.Conn) error
+	// GreenReadOnlySetting is read_only in green's parameter group as it
+	// is before PrepareBlueGreen pins it, for its undo.
+	GreenReadOnlySetting(ctx context.Context, bg BlueGreen) (GroupSetting, error)
+	// RestoreSetting puts a parameter group's setting back as it was (the
+	// engine's default when the group did not set it).
+	RestoreSetting(ctx context.Context, s GroupSetting) error
 	// ReadOnly controls read_only of the deployment's blue or green
 	// instance, whatever it is named at the time.
 	ReadOnly(bg BlueGreen, green bool) ReadOnlyControl

@@ -129,6 +129,7 @@ func prepareGreenStep(s *spec.Spec) Step {
 					"rds:DescribeDBInstances (blue's and green's parameter groups; no other instance may use them)",
 					"rds:ModifyDBParameterGroup DBParameterGroupName=" + s.AWS.ParameterGroup + " read_only=1 ApplyMethod=immediate",
 					"rds:DescribeDBInstances DBInstanceIdentifier=<green> (ParameterApplyStatus in-sync; then @@read_only=1)",
+					"undo: rds:ModifyDBParameterGroup DBParameterGroupName=" + s.AWS.ParameterGroup + " read_only=<as it was>, or rds:ResetDBParameterGroup read_only when the group did not set it",
 				}}
 		},
 		done: func(ctx context.Context, e *Env) (bool, error) { return e.Journal.Done(StepPrepareGreen), nil },
@@ -137,13 +138,46 @@ func prepareGreenStep(s *spec.Spec) Step {
 			if err != nil {
 				return err
 			}
+			// What the group held before it is pinned, journaled first
+			// (once: a resumed step would read its own pin) for the undo.
+			if _, ok := GreenReadOnlyBefore(e); !ok {
+				was, err := bgp.GreenReadOnlySetting(ctx, bg)
+				if err != nil {
+					return err
+				}
+				if err := e.record(StepPrepareGreen, map[string]string{"group": was.Group, "read_only": was.Value, "read_only_set": strconv.FormatBool(was.Set)}); err != nil {
+					return err
+				}
+			}
 			green, err := e.Green(ctx, bg)
 			if err != nil {
 				return err
 			}
 			return bgp.PrepareBlueGreen(ctx, bg, green)
 		},
+		undo: func(ctx context.Context, e *Env) error {
+			was, ok := GreenReadOnlyBefore(e)
+			if !ok {
+				return nil // the group was not touched
+			}
+			bgp, isBG := e.Provider.(provider.BlueGreener)
+			if !isBG {
+				return fmt.Errorf("provider %s has no blue/green deployments", e.Provider.Name())
+			}
+			return bgp.RestoreSetting(ctx, was)
+		},
 	}
+}
+
+// GreenReadOnlyBefore is read_only in green's parameter group as
+// prepare-green found it.
+func GreenReadOnlyBefore(e *Env) (provider.GroupSetting, bool) {
+	for _, x := range e.Journal.Entries() {
+		if x.Step == StepPrepareGreen && x.Event == "data" && x.Data["group"] != "" {
+			return provider.GroupSetting{Group: x.Data["group"], Name: "read_only", Value: x.Data["read_only"], Set: x.Data["read_only_set"] == "true"}, true
+		}
+	}
+	return provider.GroupSetting{}, false
 }
 
 // checkTarget is the upgrade checks' target series for green's version.

@@ -121,6 +121,25 @@ func (r *RDS) PrepareBlueGreen(ctx context.Context, bg provider.BlueGreen, green
 	return ParameterGroupReadOnly{API: r.api, InstanceID: g.ID, Group: g.ParameterGroup, Timeout: r.cfg.Timeout}.SetReadOnly(ctx, green, true)
 }
 
+// GreenReadOnlySetting reads read_only in green's parameter group.
+func (r *RDS) GreenReadOnlySetting(ctx context.Context, bg provider.BlueGreen) (provider.GroupSetting, error) {
+	g, err := r.api.DescribeInstance(ctx, bg.Green.ID)
+	if err != nil {
+		return provider.GroupSetting{}, err
+	}
+	v, set, err := r.api.Parameter(ctx, g.ParameterGroup, "read_only")
+	return provider.GroupSetting{Group: g.ParameterGroup, Name: "read_only", Value: v, Set: set}, err
+}
+
+// RestoreSetting puts the setting back: the value the group had, or the
+// engine's default (ResetDBParameterGroup) when it had none.
+func (r *RDS) RestoreSetting(ctx context.Context, s provider.GroupSetting) error {
+	if !s.Set {
+		return r.api.ResetParameters(ctx, s.Group, []string{s.Name})
+	}
+	return r.api.ModifyParameters(ctx, s.Group, []Param{{Name: s.Name, Value: s.Value, Immediate: true}})
+}
+
 // memberReadOnly sets read_only of a deployment member through its own
 // parameter group, resolving the member's name at each call (the
 // switchover renames both).

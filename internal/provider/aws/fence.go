@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -197,6 +198,38 @@ func (p *Provider) Parameters(ctx context.Context, group string) (map[string]str
 		}
 	}
 	return out, nil
+}
+
+// Parameter reads one parameter of a DB parameter group: its value, and
+// whether the group sets it (Source "user") or leaves it to the engine's
+// default (such as read_only's {TrueIfReplica}).
+func (p *Provider) Parameter(ctx context.Context, group, name string) (value string, userSet bool, err error) {
+	pages := rds.NewDescribeDBParametersPaginator(p.rds, &rds.DescribeDBParametersInput{DBParameterGroupName: awssdk.String(group)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", false, fmt.Errorf("reading parameter group %s: %w", group, err)
+		}
+		for _, x := range page.Parameters {
+			if awssdk.ToString(x.ParameterName) == name {
+				return awssdk.ToString(x.ParameterValue), awssdk.ToString(x.Source) == "user", nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
+// ResetParameters sets parameters of a custom DB parameter group back to
+// the engine's defaults, applied at once.
+func (p *Provider) ResetParameters(ctx context.Context, group string, names []string) error {
+	var ps []rdstypes.Parameter
+	for _, n := range names {
+		ps = append(ps, rdstypes.Parameter{ParameterName: awssdk.String(n), ApplyMethod: rdstypes.ApplyMethodImmediate})
+	}
+	if _, err := p.rds.ResetDBParameterGroup(ctx, &rds.ResetDBParameterGroupInput{DBParameterGroupName: awssdk.String(group), Parameters: ps}); err != nil {
+		return fmt.Errorf("resetting %s in parameter group %s: %w", strings.Join(names, ", "), group, err)
+	}
+	return nil
 }
 
 // WaitParametersInSync polls until the instance's parameter group reports
