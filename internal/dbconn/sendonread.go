@@ -17,18 +17,21 @@ import (
 const maxPending = 64 << 10
 
 // DialSendOnRead dials like the driver does and returns a connection that
-// holds each write back until the next Read, then sends it and reads the
-// answer in one pass on the non-blocking socket: write(2) then read(2),
-// waiting in Go's poller only when the answer is not there yet.
+// holds each write back until the next Read, which sends it with write(2)
+// on the non-blocking socket and then waits in Go's poller for the answer
+// before its one read(2).
 //
-// The ordinary path makes three system calls more per statement on a fast
-// server: after write(2) the goroutine's read(2) finds nothing yet
-// (EAGAIN), it parks, the poller's epoll_wait wakes it, and read(2) runs
-// again. Writing from inside the read gives the server the time the
-// goroutine switch used to take, so on a server on the same host the
-// answer is usually there at the first read(2). Meant for a client that
-// sends a request and then waits for its answer, as the MySQL protocol
-// does; a write with no read after it is sent at Close (best effort).
+// The ordinary path makes a read(2) that finds nothing after every
+// statement: the driver writes, then reads at once, the answer is not there
+// yet (EAGAIN), the goroutine parks, epoll wakes it and read(2) runs again.
+// Here the write happens inside the poller's read wait (RawConn.Read), after
+// the poller has cleared the socket's readiness: the answer can only arrive
+// after that write, its arrival marks the socket ready again, so waiting
+// first loses nothing and the read(2) that returned EAGAIN is gone, one
+// system call of about four per statement (measured with perf stat: reads
+// per statement 1.95 -> 1.00). Meant for a client that sends a request and
+// then waits for its answer, as the MySQL protocol does; a write with no
+// read after it (COM_QUIT) is sent at Close if the socket takes it at once.
 func DialSendOnRead(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
@@ -102,20 +105,28 @@ func (c *sendOnRead) Read(p []byte) (int, error) {
 	var n int
 	var werr, rerr error
 	err := c.rc.Read(func(fd uintptr) bool {
-		for sent < len(out) && werr == nil {
-			k, err := syscall.Write(int(fd), out[sent:])
-			switch {
-			case err == syscall.EINTR:
-			case err == syscall.EAGAIN:
-				// The send buffer is full: finish below, where
-				// the poller can wait for it to drain.
-				return true
-			case err != nil:
-				werr = err
-				return true
-			default:
-				sent += k
+		if sent < len(out) {
+			for sent < len(out) {
+				k, err := syscall.Write(int(fd), out[sent:])
+				switch {
+				case err == syscall.EINTR:
+				case err == syscall.EAGAIN:
+					// The send buffer is full: finish below,
+					// where the poller can wait for it to drain.
+					return true
+				case err != nil:
+					werr = err
+					return true
+				default:
+					sent += k
+				}
 			}
+			// The statement has just left: its answer cannot be
+			// there yet. The poller cleared the socket's readiness
+			// before this call, so the answer's arrival sets it
+			// again: wait for that rather than make a read(2) that
+			// finds nothing.
+			return false
 		}
 		for {
 			n, rerr = syscall.Read(int(fd), p)
@@ -123,8 +134,7 @@ func (c *sendOnRead) Read(p []byte) (int, error) {
 				break
 			}
 		}
-		// EAGAIN: the answer is not there yet; the poller waits for it
-		// and calls again (everything is sent by then).
+		// EAGAIN: a wake-up with nothing to read; wait again.
 		return rerr != syscall.EAGAIN
 	})
 	switch {
