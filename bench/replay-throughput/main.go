@@ -3,8 +3,15 @@
 // concurrency, text protocol, TCP) against a sandbox MariaDB, and measures
 // the peak RSS of `dbshift replay` streaming a large log.
 //
-//	go run ./bench/replay-throughput -levels 8,32 -seconds 15
-//	go run ./bench/replay-throughput -rss-log-size 5G -dbshift ./bin/dbshift
+//	go run ./bench/replay-throughput -levels 8,32 -seconds 15 -rounds 3 [-v]
+//	go run ./bench/replay-throughput -levels "" -rss-log-size 5G -dbshift ./bin/dbshift
+//
+// dbshift's side runs as `dbshift replay` does for a server on this host;
+// -client-procs 0, -quiet-sysmon=false, -yield=false and -send-on-read=false
+// turn each of its measures off. Each level prints the medians of each tool
+// and the median of the rounds' paired ratios (each round's dbshift run
+// against the sysbench run just before it), the steadier figure when other
+// work on the machine comes and goes.
 package main
 
 import (
