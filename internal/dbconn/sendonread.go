@@ -38,6 +38,12 @@ func DialSendOnRead(ctx context.Context, network, addr string) (net.Conn, error)
 	if err != nil {
 		return nil, err
 	}
+	return newSendOnRead(c)
+}
+
+// newSendOnRead wraps a connection on a socket; any other is returned as it
+// is.
+func newSendOnRead(c net.Conn) (net.Conn, error) {
 	sc, ok := c.(sysConn)
 	if !ok {
 		return c, nil
