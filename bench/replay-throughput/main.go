@@ -3,8 +3,15 @@
 // concurrency, text protocol, TCP) against a sandbox MariaDB, and measures
 // the peak RSS of `dbshift replay` streaming a large log.
 //
-//	go run ./bench/replay-throughput -levels 8,32 -seconds 15
-//	go run ./bench/replay-throughput -rss-log-size 5G -dbshift ./bin/dbshift
+//	go run ./bench/replay-throughput -levels 8,32 -seconds 15 -rounds 3 [-v]
+//	go run ./bench/replay-throughput -levels "" -rss-log-size 5G -dbshift ./bin/dbshift
+//
+// dbshift's side runs as `dbshift replay` does for a server on this host;
+// -client-procs 0, -quiet-sysmon=false, -yield=false and -send-on-read=false
+// turn each of its measures off. Each level prints the medians of each tool
+// and the median of the rounds' paired ratios (each round's dbshift run
+// against the sysbench run just before it), the steadier figure when other
+// work on the machine comes and goes.
 package main
 
 import (
@@ -44,6 +51,9 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	clientProcs := flag.Int("client-procs", 1, "GOMAXPROCS of dbshift's replay trials (1 is what `dbshift replay --client-procs auto` picks for a server on this machine; 0: leave GOMAXPROCS alone)")
 	quiet := flag.Bool("quiet-sysmon", true, "run with GODEBUG=schedtrace=2147483647, as `dbshift replay` re-executes itself when --client-procs is not all")
+	yield := flag.Bool("yield", true, "run the client's threads under SCHED_BATCH during a trial (replay.LoadOptions.YieldToServer, on in `dbshift replay` for a server on this host)")
+	sendOnRead := flag.Bool("send-on-read", true, "connect with dbconn.DialSendOnRead, as `dbshift replay` does for its load test")
+	verbose := flag.Bool("v", false, "print every round")
 	flag.Parse()
 	if *quiet && *clientProcs > 0 && !strings.Contains(os.Getenv("GODEBUG"), "schedtrace=") {
 		os.Exit(reexec())
@@ -55,14 +65,22 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*dir, *levels, *seconds, *rounds, *clientProcs, *rssSize, *rssSeconds, *bin, *keep); err != nil {
+	opts := clientOpts{procs: *clientProcs, yield: *yield, sendOnRead: *sendOnRead}
+	if err := run(*dir, *levels, *seconds, *rounds, opts, *verbose, *rssSize, *rssSeconds, *bin, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "replay-throughput:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(dir, levels string, seconds, rounds, clientProcs int, rssSize string, rssSeconds int, bin string, keep bool) error {
+// clientOpts are the switches of dbshift's side of the comparison.
+type clientOpts struct {
+	procs      int
+	yield      bool
+	sendOnRead bool
+}
+
+func run(dir, levels string, seconds, rounds int, opts clientOpts, verbose bool, rssSize string, rssSeconds int, bin string, keep bool) error {
 	ctx := context.Background()
 	sb, err := sandbox.Up(ctx, sandbox.Options{Dir: dir, Instances: 1})
 	if err != nil {
@@ -85,6 +103,7 @@ func run(dir, levels string, seconds, rounds, clientProcs int, rssSize string, r
 			return err
 		}
 	}
+	fmt.Printf("client: GOMAXPROCS %d, yield %v, send-on-read %v, GODEBUG %q\n", opts.procs, opts.yield, opts.sendOnRead, os.Getenv("GODEBUG"))
 	fmt.Printf("%-12s %-10s %12s %12s %10s %14s\n", "concurrency", "tool", "qps", "p99 ms", "ratio", "client µs/query")
 	for _, l := range strings.Split(levels, ",") {
 		if l == "" {
@@ -96,7 +115,10 @@ func run(dir, levels string, seconds, rounds, clientProcs int, rssSize string, r
 		}
 		// The machine is shared: alternate the tools and keep the median of
 		// each, so a burst of someone else's load hits both alike.
-		var ours, oursP99, oursCPU, theirs, theirsP99, theirsCPU []float64
+		// pairs: each round's dbshift/sysbench, the two runs next to each
+		// other in time; their median is steadier than the ratio of the
+		// medians when the load moves between rounds.
+		var ours, oursP99, oursCPU, theirs, theirsP99, theirsCPU, pairs []float64
 		for r := 0; r < rounds; r++ {
 			q, p, cpu, err := sysbenchQPS(inst, n, seconds)
 			if err != nil {
@@ -104,16 +126,22 @@ func run(dir, levels string, seconds, rounds, clientProcs int, rssSize string, r
 			}
 			theirs, theirsP99, theirsCPU = append(theirs, q), append(theirsP99, p), append(theirsCPU, cpu)
 			before := selfCPU()
-			q, p, err = dbshiftQPS(ctx, dsn, logPath, n, seconds, clientProcs)
+			q, p, err = dbshiftQPS(ctx, dsn, logPath, n, seconds, opts)
 			if err != nil {
 				return err
 			}
 			// client CPU per statement, in µs: independent of other load
 			cpu = (selfCPU() - before).Seconds() * 1e6 / (q * float64(seconds))
 			ours, oursP99, oursCPU = append(ours, q), append(oursP99, p), append(oursCPU, cpu)
+			pairs = append(pairs, q/theirs[r])
+			if verbose {
+				fmt.Printf("  round %d  concurrency %d: sysbench %6.0f qps %5.1f µs/query, dbshift %6.0f qps %5.1f µs/query, ratio %.2fx, load %s\n",
+					r+1, n, theirs[r], theirsCPU[r], q, cpu, pairs[r], loadAvg())
+			}
 		}
 		fmt.Printf("%-12d %-10s %12.0f %12.3f %10s %14.1f  rounds %v\n", n, "sysbench", median(theirs), median(theirsP99), "", median(theirsCPU), round0(theirs))
 		fmt.Printf("%-12d %-10s %12.0f %12.3f %9.2fx %14.1f  rounds %v\n", n, "dbshift", median(ours), median(oursP99), median(ours)/median(theirs), median(oursCPU), round0(ours))
+		fmt.Printf("%-12d %-10s %12s %12s %9.2fx %14s  rounds %v\n", n, "paired", "", "", median(pairs), "", round2(pairs))
 	}
 	if rssSize != "" {
 		return measureRSS(dir, dsn, bin, rssSize, rssSeconds)
@@ -198,9 +226,14 @@ func writeLog(path string, size int64) error {
 	return f.Close()
 }
 
-func dbshiftQPS(ctx context.Context, dsn, logPath string, n, seconds, procs int) (qps, p99ms float64, err error) {
+func dbshiftQPS(ctx context.Context, dsn, logPath string, n, seconds int, opts clientOpts) (qps, p99ms float64, err error) {
+	spec := dbconn.Spec{Role: "target", DSN: dsn, Password: "", TLS: "off", KeepSessionDefaults: true}
+	if opts.sendOnRead {
+		spec.Dial = dbconn.DialSendOnRead
+	}
 	connect := func(ctx context.Context, max int) (*sql.DB, error) {
-		c, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: dsn, Password: "", TLS: "off", KeepSessionDefaults: true, MaxOpen: max}, nil)
+		spec.MaxOpen = max
+		c, err := dbconn.Open(ctx, spec, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -208,7 +241,7 @@ func dbshiftQPS(ctx context.Context, dsn, logPath string, n, seconds, procs int)
 	}
 	res, err := replay.Load(ctx, replay.Source{Paths: []string{logPath}, Kind: querylog.General}, connect, replay.LoadOptions{
 		Concurrency: []int{n}, Trials: 1, Policy: replay.Policy{Filter: querylog.FilterSelect},
-		Duration: time.Duration(seconds) * time.Second, ReadOnly: true, Procs: procs,
+		Duration: time.Duration(seconds) * time.Second, ReadOnly: true, Procs: opts.procs, YieldToServer: opts.yield,
 	})
 	if err != nil {
 		return 0, 0, err
@@ -299,6 +332,23 @@ func round0(v []float64) []int {
 		r[i] = int(x)
 	}
 	return r
+}
+
+func round2(v []float64) []float64 {
+	r := make([]float64, len(v))
+	for i, x := range v {
+		r[i] = float64(int(x*100+0.5)) / 100
+	}
+	return r
+}
+
+// loadAvg is the 1-minute load average, to show how busy the machine was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func selfCPU() time.Duration {

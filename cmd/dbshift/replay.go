@@ -112,7 +112,9 @@ func (c *ReplayCmd) Run(app *App) error {
 		}
 	}
 	connect := func(ctx context.Context, n int) (*sql.DB, error) {
-		conn, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, TLS: c.TLS, KeepSessionDefaults: true, MaxOpen: n}, app.Log)
+		// DialSendOnRead: one read(2) per statement instead of a read that
+		// finds nothing, a poller wake-up and a second read.
+		conn, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, TLS: c.TLS, KeepSessionDefaults: true, MaxOpen: n, Dial: dbconn.DialSendOnRead}, app.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +122,7 @@ func (c *ReplayCmd) Run(app *App) error {
 	}
 	res, err := replay.Load(app.Ctx, src, connect, replay.LoadOptions{
 		Concurrency: c.Concurrency, Trials: c.Trials, Policy: policy, Limit: c.Limit, Duration: c.Duration,
-		Speed: speed, ReadOnly: !c.AllowWrites, Procs: procs, Progress: onProgress,
+		Speed: speed, ReadOnly: !c.AllowWrites, Procs: procs, YieldToServer: dbconn.Local(c.Target), Progress: onProgress,
 	})
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)

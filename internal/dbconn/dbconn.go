@@ -43,6 +43,9 @@ type Spec struct {
 	KeepSessionDefaults bool
 	// MaxOpen bounds the pool (0: the driver's default).
 	MaxOpen int
+	// Dial, when set, opens the network connections in place of the
+	// driver's dialer: DialSendOnRead for replay's load test.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Conn is an open pool to one server, with what dbshift learnt on connect.
@@ -93,6 +96,7 @@ func Open(ctx context.Context, spec Spec, log *slog.Logger) (*Conn, error) {
 	cfg.ParseTime = true
 	cfg.InterpolateParams = true
 	cfg.MultiStatements = false
+	cfg.DialFunc = spec.Dial
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}

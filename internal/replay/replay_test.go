@@ -48,10 +48,11 @@ func writeLog(t *testing.T, text string) string {
 	return p
 }
 
-// dialer opens a fresh pool to a sandbox instance for each trial.
+// dialer opens a fresh pool to a sandbox instance for each trial, on the
+// connections `dbshift replay` uses for its load test.
 func dialer(inst *sandbox.Instance) Connect {
 	return func(ctx context.Context, n int) (*sql.DB, error) {
-		c, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: inst.DSN(), Password: inst.Password, KeepSessionDefaults: true, MaxOpen: n}, nil)
+		c, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: inst.DSN(), Password: inst.Password, KeepSessionDefaults: true, MaxOpen: n, Dial: dbconn.DialSendOnRead}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -224,6 +225,7 @@ func testLoadKeepsContext(t *testing.T, a *dbconn.Conn, inst *sandbox.Instance) 
 		"2024-03-01T10:00:00.000007Z\t6 Query\tselect id, count(*) from t group by v\n")
 	res, err := Load(context.Background(), Source{Paths: []string{log}}, dialer(inst), LoadOptions{
 		Concurrency: []int{1, 4}, Trials: 2, Policy: Policy{Filter: querylog.FilterSelect}, ReadOnly: true,
+		Procs: 1, YieldToServer: true, // as dbshift replay runs for a server on this host
 	})
 	if err != nil {
 		t.Fatal(err)

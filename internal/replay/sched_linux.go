@@ -1,0 +1,100 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// yieldToServer puts every thread of this process under SCHED_BATCH and
+// returns a function that puts them back under their own policy.
+//
+// With the server on the same host, each answer wakes a client thread;
+// under the normal policy the waking thread is often preempted for it, so
+// the server thread that just answered stops before it reaches its next
+// statement and the two hand the CPU back and forth. SCHED_BATCH is the
+// normal policy without that wake-up preemption: the client runs when the
+// server thread blocks or its slice ends. Threads created meanwhile inherit
+// the policy from their creator; the restore pass covers them too. A
+// thread under another policy (real-time, idle) is left alone.
+func yieldToServer() (restore func(), err error) {
+	saved := map[int]unix.SchedAttr{}
+	// Threads started while the first pass runs may have missed it: go
+	// again until a pass finds none new.
+	for pass := 0; pass < 4; pass++ {
+		tids, err := threads()
+		if err != nil {
+			return nil, err
+		}
+		fresh := 0
+		for _, tid := range tids {
+			if _, done := saved[tid]; done {
+				continue
+			}
+			attr, err := unix.SchedGetAttr(tid, 0)
+			if err != nil {
+				if errors.Is(err, syscall.ESRCH) {
+					continue // the thread ended
+				}
+				restoreThreads(saved)
+				return nil, fmt.Errorf("sched_getattr thread %d: %w", tid, err)
+			}
+			saved[tid] = *attr
+			fresh++
+			if attr.Policy != unix.SCHED_NORMAL {
+				continue
+			}
+			batch := *attr
+			batch.Policy = unix.SCHED_BATCH
+			if err := unix.SchedSetAttr(tid, &batch, 0); err != nil && !errors.Is(err, syscall.ESRCH) {
+				restoreThreads(saved)
+				return nil, fmt.Errorf("sched_setattr SCHED_BATCH thread %d: %w", tid, err)
+			}
+		}
+		if fresh == 0 {
+			break
+		}
+	}
+	return func() { restoreThreads(saved) }, nil
+}
+
+// restoreThreads gives each thread found in saved its policy back and puts
+// the threads that were not there (created under SCHED_BATCH) under the
+// normal policy.
+func restoreThreads(saved map[int]unix.SchedAttr) {
+	tids, err := threads()
+	if err != nil {
+		return
+	}
+	for _, tid := range tids {
+		attr, ok := saved[tid]
+		if !ok {
+			cur, err := unix.SchedGetAttr(tid, 0)
+			if err != nil || cur.Policy != unix.SCHED_BATCH {
+				continue
+			}
+			attr = *cur
+			attr.Policy = unix.SCHED_NORMAL
+		}
+		_ = unix.SchedSetAttr(tid, &attr, 0)
+	}
+}
+
+// threads lists the thread ids of this process.
+func threads() ([]int, error) {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return nil, fmt.Errorf("list threads: %w", err)
+	}
+	tids := make([]int, 0, len(ents))
+	for _, e := range ents {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids, nil
+}
