@@ -87,6 +87,27 @@ func (w *appWriter) halt() int { close(w.stop); w.wg.Wait(); return w.n }
 // process was killed (false: it finished first).
 func killAt(t *testing.T, env []string, journalPath, step, event string, args ...string) bool {
 	t.Helper()
+	want := fmt.Sprintf(`"step":%q,"event":%q`, step, event)
+	return killWhen(t, env, func() bool {
+		f, err := os.Open(journalPath)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), want) {
+				return true
+			}
+		}
+		return false
+	}, args...)
+}
+
+// killWhen runs dbshift with args in a child process and SIGKILLs it as
+// soon as cond holds; false when dbshift finished first.
+func killWhen(t *testing.T, env []string, cond func() bool, args ...string) bool {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), "DBSHIFT_TEST_MAIN=1"), env...)
 	var out strings.Builder
@@ -96,31 +117,22 @@ func killAt(t *testing.T, env []string, journalPath, step, event string, args ..
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	want := fmt.Sprintf(`"step":%q,"event":%q`, step, event)
 	for {
 		select {
 		case err := <-exited:
-			t.Logf("dbshift %s finished before %s/%s: %v\n%s", args[0], step, event, err, out.String())
+			t.Logf("dbshift %s finished before the kill: %v\n%s", args[0], err, out.String())
 			return false
 		default:
 		}
-		if f, err := os.Open(journalPath); err == nil {
-			sc := bufio.NewScanner(f)
-			found := false
-			for sc.Scan() {
-				found = found || strings.Contains(sc.Text(), want)
+		if cond() {
+			cmd.Process.Signal(syscall.SIGKILL)
+			err := <-exited
+			if ws, ok := err.(*exec.ExitError); !ok || ws.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("dbshift %s was not killed (it exited first): %v\n%s", args[0], err, out.String())
 			}
-			f.Close()
-			if found {
-				cmd.Process.Signal(syscall.SIGKILL)
-				err := <-exited
-				if ws, ok := err.(*exec.ExitError); !ok || ws.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-					t.Fatalf("dbshift was not killed at %s/%s: %v\n%s", step, event, err, out.String())
-				}
-				return true
-			}
+			return true
 		}
-		time.Sleep(2 * time.Millisecond) // polling the journal file, not waiting on a race
+		time.Sleep(2 * time.Millisecond) // polling a file or the fake, not waiting on a race
 	}
 }
 

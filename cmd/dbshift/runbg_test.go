@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -460,35 +458,6 @@ func TestRunAWS_BlueGreenRollbackRefusedOnceOpenWritesStarted(t *testing.T) {
 	}
 	if v, _ := w.fake.ParameterValue("prod-pg", "read_only"); v != "1" {
 		t.Errorf("blue's parameter group read_only=%q after the refused rollback, want 1", v)
-	}
-}
-
-// killWhen runs dbshift with args and SIGKILLs it as soon as cond holds;
-// false when dbshift finished first.
-func killWhen(t *testing.T, env []string, cond func() bool, args ...string) bool {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), "DBSHIFT_TEST_MAIN=1"), env...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-exited:
-			t.Logf("dbshift %s finished before the kill: %v\n%s", args[0], err, out.String())
-			return false
-		default:
-		}
-		if cond() {
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-exited
-			return true
-		}
-		time.Sleep(2 * time.Millisecond) // polling the fake, not waiting on a race
 	}
 }
 

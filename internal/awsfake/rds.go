@@ -1024,14 +1024,24 @@ func (s *Server) listTags(p params) (*node, *apiError) {
 	return el("ListTagsForResourceResult", s.tagListXML(arn)), nil
 }
 
-func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
-	name := p.get("DBParameterGroupName")
+// modifiableParamGroup finds a custom parameter group by name, with the
+// errors RDS gives for a default group and for an unknown one.
+func (s *Server) modifiableParamGroup(name string) (*paramGroup, *apiError) {
 	g, ok := s.paramGroups[name]
 	if !ok {
 		if strings.HasPrefix(name, "default.") {
 			return nil, errf("InvalidParameterValue", "Default parameter groups cannot be modified: %s", name)
 		}
 		return nil, errf("DBParameterGroupNotFound", "DBParameterGroup not found: %s", name)
+	}
+	return g, nil
+}
+
+func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
+	name := p.get("DBParameterGroupName")
+	g, e := s.modifiableParamGroup(name)
+	if e != nil {
+		return nil, e
 	}
 	items := p.items("Parameters")
 	if len(items) == 0 {
@@ -1087,12 +1097,9 @@ func (s *Server) modifyParamGroup(p params) (*node, *apiError) {
 // replica, 0 otherwise), the one parameter a test's server sees.
 func (s *Server) resetParamGroup(p params) (*node, *apiError) {
 	name := p.get("DBParameterGroupName")
-	g, ok := s.paramGroups[name]
-	if !ok {
-		if strings.HasPrefix(name, "default.") {
-			return nil, errf("InvalidParameterValue", "Default parameter groups cannot be modified: %s", name)
-		}
-		return nil, errf("DBParameterGroupNotFound", "DBParameterGroup not found: %s", name)
+	g, e := s.modifiableParamGroup(name)
+	if e != nil {
+		return nil, e
 	}
 	items := p.items("Parameters")
 	all := p.boolean("ResetAllParameters")
