@@ -21,37 +21,43 @@ import (
 // server thread blocks or its slice ends. Threads created meanwhile inherit
 // the policy from their creator; the restore pass covers them too. A
 // thread under another policy (real-time, idle) is left alone.
-func yieldToServer() (restore func(), err error) {
+func yieldToServer() (restore func(), err error) { return yieldThreads(threads) }
+
+// yieldThreads is yieldToServer over the threads list returns.
+func yieldThreads(list func() ([]int, error)) (restore func(), err error) {
 	saved := map[int]unix.SchedAttr{}
+	seen := map[int]bool{}
 	// Threads started while the first pass runs may have missed it: go
 	// again until a pass finds none new.
 	for pass := 0; pass < 4; pass++ {
-		tids, err := threads()
+		tids, err := list()
 		if err != nil {
+			restoreThreads(list, saved)
 			return nil, err
 		}
 		fresh := 0
 		for _, tid := range tids {
-			if _, done := saved[tid]; done {
+			if seen[tid] {
 				continue
 			}
+			seen[tid] = true
+			fresh++
 			attr, err := unix.SchedGetAttr(tid, 0)
 			if err != nil {
 				if errors.Is(err, syscall.ESRCH) {
 					continue // the thread ended
 				}
-				restoreThreads(saved)
+				restoreThreads(list, saved)
 				return nil, fmt.Errorf("sched_getattr thread %d: %w", tid, err)
 			}
 			saved[tid] = *attr
-			fresh++
 			if attr.Policy != unix.SCHED_NORMAL {
 				continue
 			}
 			batch := *attr
 			batch.Policy = unix.SCHED_BATCH
 			if err := unix.SchedSetAttr(tid, &batch, 0); err != nil && !errors.Is(err, syscall.ESRCH) {
-				restoreThreads(saved)
+				restoreThreads(list, saved)
 				return nil, fmt.Errorf("sched_setattr SCHED_BATCH thread %d: %w", tid, err)
 			}
 		}
@@ -59,14 +65,14 @@ func yieldToServer() (restore func(), err error) {
 			break
 		}
 	}
-	return func() { restoreThreads(saved) }, nil
+	return func() { restoreThreads(list, saved) }, nil
 }
 
 // restoreThreads gives each thread found in saved its policy back and puts
 // the threads that were not there (created under SCHED_BATCH) under the
 // normal policy.
-func restoreThreads(saved map[int]unix.SchedAttr) {
-	tids, err := threads()
+func restoreThreads(list func() ([]int, error), saved map[int]unix.SchedAttr) {
+	tids, err := list()
 	if err != nil {
 		return
 	}

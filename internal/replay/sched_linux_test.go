@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"errors"
 	"runtime"
 	"testing"
 
@@ -65,6 +66,32 @@ func TestYieldToServer_EveryThreadAndBack(t *testing.T) {
 	for tid, p := range policies(t) {
 		if p != unix.SCHED_NORMAL {
 			t.Errorf("thread %d: policy %d after the trial, want SCHED_NORMAL", tid, p)
+		}
+	}
+}
+
+// TestYieldToServer_ListFailsMidway: when a later pass cannot list the
+// threads, those the first pass switched go back.
+func TestYieldToServer_ListFailsMidway(t *testing.T) {
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_NORMAL {
+			t.Skipf("thread %d runs under policy %d before the test", tid, p)
+		}
+	}
+	calls := 0
+	list := func() ([]int, error) {
+		calls++
+		if calls == 2 {
+			return nil, errors.New("listing refused")
+		}
+		return threads()
+	}
+	if _, err := yieldThreads(list); err == nil {
+		t.Fatal("yieldThreads: no error from a failed listing")
+	}
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_NORMAL {
+			t.Errorf("thread %d: policy %d after a failed yield, want SCHED_NORMAL", tid, p)
 		}
 	}
 }
