@@ -50,6 +50,12 @@ func yieldThreads(list func() ([]int, error)) (restore func(), err error) {
 				restoreThreads(list, saved)
 				return nil, fmt.Errorf("sched_getattr thread %d: %w", tid, err)
 			}
+			if pass > 0 && attr.Policy == unix.SCHED_BATCH {
+				// Started during an earlier pass by a thread it had
+				// already switched: SCHED_BATCH is ours, not the
+				// thread's own policy. Restore treats it as new.
+				continue
+			}
 			saved[tid] = *attr
 			if attr.Policy != unix.SCHED_NORMAL {
 				continue

@@ -70,6 +70,103 @@ func TestYieldToServer_EveryThreadAndBack(t *testing.T) {
 	}
 }
 
+// lister lists the process's threads like threads and starts a thread of
+// its own just before or just after the listing numbered at, as the
+// runtime may do at any time.
+type lister struct {
+	t      *testing.T
+	calls  int
+	at     int
+	before bool
+	tid    int
+	stop   []func()
+}
+
+func (l *lister) list() ([]int, error) {
+	l.calls++
+	if l.calls == l.at && l.before {
+		l.tid = l.newThread()
+	}
+	tids, err := threads()
+	if l.calls == l.at && !l.before {
+		l.tid = l.newThread()
+	}
+	return tids, err
+}
+
+// newThread returns the id of a thread started for it: goroutines locked to
+// their threads and blocked until the test ends, started until one runs on
+// a thread that was not there before.
+func (l *lister) newThread() int {
+	known, err := threads()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	old := map[int]bool{}
+	for _, tid := range known {
+		old[tid] = true
+	}
+	for i := 0; i < 64; i++ {
+		got := make(chan int)
+		release := make(chan struct{})
+		l.stop = append(l.stop, func() { close(release) })
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			got <- unix.Gettid()
+			<-release
+		}()
+		if tid := <-got; !old[tid] {
+			return tid
+		}
+	}
+	l.t.Fatal("no new thread after 64 locked goroutines")
+	return 0
+}
+
+func (l *lister) release() {
+	for _, f := range l.stop {
+		f()
+	}
+}
+
+func policy(t *testing.T, tid int) uint32 {
+	t.Helper()
+	a, err := unix.SchedGetAttr(tid, 0)
+	if err != nil {
+		t.Fatalf("thread %d: %v", tid, err)
+	}
+	return a.Policy
+}
+
+// TestYieldToServer_ThreadStartedDuringYield: a thread started while
+// yieldToServer runs is cloned from one it has already switched; its
+// SCHED_BATCH is not its own policy to give back.
+func TestYieldToServer_ThreadStartedDuringYield(t *testing.T) {
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_NORMAL {
+			t.Skipf("thread %d runs under policy %d before the test", tid, p)
+		}
+	}
+	l := &lister{t: t, at: 2, before: true} // before the second pass lists
+	defer l.release()
+	restore, err := yieldThreads(l.list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.tid == 0 {
+		restore()
+		t.Fatal("yieldThreads made a single pass")
+	}
+	if p := policy(t, l.tid); p != unix.SCHED_BATCH {
+		t.Errorf("thread %d started during the yield: policy %d, want SCHED_BATCH", l.tid, p)
+	}
+	restore()
+	if p := policy(t, l.tid); p != unix.SCHED_NORMAL {
+		t.Fatalf("thread %d started during the yield: policy %d after the trial, want SCHED_NORMAL", l.tid, p)
+	}
+}
+
 // TestYieldToServer_ListFailsMidway: when a later pass cannot list the
 // threads, those the first pass switched go back.
 func TestYieldToServer_ListFailsMidway(t *testing.T) {
