@@ -76,24 +76,52 @@ func yieldThreads(list func() ([]int, error)) (restore func(), err error) {
 
 // restoreThreads gives each thread found in saved its policy back and puts
 // the threads that were not there (created under SCHED_BATCH) under the
-// normal policy.
+// normal policy. A thread the runtime starts while a pass runs is cloned
+// from one the pass may not have reached yet and shows up under
+// SCHED_BATCH after the listing: go again until two passes in a row change
+// nothing. A clone still in flight then (its creator was preempted inside
+// clone(2) for longer than two passes) can still come out under
+// SCHED_BATCH; that only costs it wake-up preemption.
 func restoreThreads(list func() ([]int, error), saved map[int]unix.SchedAttr) {
+	quiet := 0
+	for pass := 0; pass < 16 && quiet < 2; pass++ {
+		if restorePass(list, saved) == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+}
+
+// restorePass is one pass of restoreThreads; it returns how many threads
+// it changed.
+func restorePass(list func() ([]int, error), saved map[int]unix.SchedAttr) int {
 	tids, err := list()
 	if err != nil {
-		return
+		return 0
 	}
+	changed := 0
 	for _, tid := range tids {
+		cur, err := unix.SchedGetAttr(tid, 0)
+		if err != nil {
+			continue // the thread ended
+		}
 		attr, ok := saved[tid]
 		if !ok {
-			cur, err := unix.SchedGetAttr(tid, 0)
-			if err != nil || cur.Policy != unix.SCHED_BATCH {
+			if cur.Policy != unix.SCHED_BATCH {
 				continue
 			}
 			attr = *cur
 			attr.Policy = unix.SCHED_NORMAL
 		}
-		_ = unix.SchedSetAttr(tid, &attr, 0)
+		if cur.Policy == attr.Policy {
+			continue
+		}
+		if unix.SchedSetAttr(tid, &attr, 0) == nil {
+			changed++
+		}
 	}
+	return changed
 }
 
 // threads lists the thread ids of this process.

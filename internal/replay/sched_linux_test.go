@@ -192,3 +192,33 @@ func TestYieldToServer_ListFailsMidway(t *testing.T) {
 		}
 	}
 }
+
+// TestYieldToServer_ThreadStartedDuringRestore: a thread started after
+// restore has listed the threads is cloned from one still under
+// SCHED_BATCH; it must not stay there.
+func TestYieldToServer_ThreadStartedDuringRestore(t *testing.T) {
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_NORMAL {
+			t.Skipf("thread %d runs under policy %d before the test", tid, p)
+		}
+	}
+	l := &lister{t: t}
+	defer l.release()
+	restore, err := yieldThreads(l.list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.at = l.calls + 1 // restore's first listing
+	restore()
+	if l.tid == 0 {
+		t.Fatal("restore did not list the threads")
+	}
+	if p := policy(t, l.tid); p != unix.SCHED_NORMAL {
+		t.Fatalf("thread %d started during the restore: policy %d after the trial, want SCHED_NORMAL", l.tid, p)
+	}
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_NORMAL {
+			t.Errorf("thread %d: policy %d after the trial, want SCHED_NORMAL", tid, p)
+		}
+	}
+}
