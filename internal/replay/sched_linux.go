@@ -27,6 +27,7 @@ func yieldToServer() (restore func(), err error) { return yieldThreads(threads) 
 func yieldThreads(list func() ([]int, error)) (restore func(), err error) {
 	saved := map[int]unix.SchedAttr{}
 	seen := map[int]bool{}
+	switched := 0
 	// Threads started while the first pass runs may have missed it: go
 	// again until a pass finds none new.
 	for pass := 0; pass < 4; pass++ {
@@ -66,10 +67,16 @@ func yieldThreads(list func() ([]int, error)) (restore func(), err error) {
 				restoreThreads(list, saved)
 				return nil, fmt.Errorf("sched_setattr SCHED_BATCH thread %d: %w", tid, err)
 			}
+			switched++
 		}
 		if fresh == 0 {
 			break
 		}
+	}
+	if switched == 0 {
+		// Already under SCHED_BATCH or another policy (chrt -b): the
+		// threads started meanwhile have the process's own policy.
+		return func() {}, nil
 	}
 	return func() { restoreThreads(list, saved) }, nil
 }

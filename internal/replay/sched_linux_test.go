@@ -222,3 +222,35 @@ func TestYieldToServer_ThreadStartedDuringRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestYieldToServer_AlreadyBatch: a process started under SCHED_BATCH
+// (chrt -b) keeps it, for the threads started during the trial too.
+func TestYieldToServer_AlreadyBatch(t *testing.T) {
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_NORMAL {
+			t.Skipf("thread %d runs under policy %d before the test", tid, p)
+		}
+	}
+	// The whole process under SCHED_BATCH, as chrt -b would start it.
+	undo, err := yieldToServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer undo()
+	l := &lister{t: t}
+	defer l.release()
+	restore, err := yieldThreads(l.list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tid := l.newThread() // started during the trial
+	restore()
+	if p := policy(t, tid); p != unix.SCHED_BATCH {
+		t.Errorf("thread %d started during the trial: policy %d after it, want the process's SCHED_BATCH", tid, p)
+	}
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_BATCH {
+			t.Errorf("thread %d: policy %d after the trial, want the process's SCHED_BATCH", tid, p)
+		}
+	}
+}
