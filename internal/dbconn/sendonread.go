@@ -70,6 +70,9 @@ type sendOnRead struct {
 	mu      sync.Mutex
 	pending []byte
 	closed  bool
+	// full: the last read filled its buffer, so more may be queued in
+	// the socket. Only Read uses it.
+	full bool
 }
 
 // Write holds p back until the next Read (or Close), unless it would take
@@ -105,7 +108,7 @@ func (c *sendOnRead) Read(p []byte) (int, error) {
 	c.pending = nil
 	c.mu.Unlock()
 	if len(out) == 0 {
-		return c.sysConn.Read(p)
+		return c.plainRead(p)
 	}
 	sent := 0
 	var n int
@@ -131,8 +134,14 @@ func (c *sendOnRead) Read(p []byte) (int, error) {
 			// there yet. The poller cleared the socket's readiness
 			// before this call, so the answer's arrival sets it
 			// again: wait for that rather than make a read(2) that
-			// finds nothing.
-			return false
+			// finds nothing. Unless the last read filled its buffer:
+			// what it left in the socket set no new readiness, and
+			// the peer may send nothing more until it is read (a TLS
+			// layer answering a KeyUpdate in the middle of a result
+			// set, with the server blocked on a full window).
+			if !c.full {
+				return false
+			}
 		}
 		for {
 			n, rerr = syscall.Read(int(fd), p)
@@ -153,9 +162,10 @@ func (c *sendOnRead) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		c.reuse(out)
-		return c.sysConn.Read(p)
+		return c.plainRead(p)
 	}
 	c.reuse(out)
+	c.full = rerr == nil && n == len(p)
 	switch {
 	case rerr != nil:
 		return 0, c.opError("read", os.NewSyscallError("read", rerr))
@@ -163,6 +173,13 @@ func (c *sendOnRead) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// plainRead is the socket's own Read, noting whether it filled p.
+func (c *sendOnRead) plainRead(p []byte) (int, error) {
+	n, err := c.sysConn.Read(p)
+	c.full = err == nil && n == len(p)
+	return n, err
 }
 
 // reuse keeps a sent buffer for the next statement.

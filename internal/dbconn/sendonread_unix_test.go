@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"testing"
+	"time"
 )
 
 // TestSendOnRead_FullSendBuffer sends requests that cannot leave in one
@@ -95,5 +96,58 @@ func TestSendOnRead_FullSendBuffer(t *testing.T) {
 	}
 	if _, err := c.Write([]byte("x")); err == nil {
 		t.Fatal("write after Close succeeded")
+	}
+}
+
+// TestSendOnRead_DataAlreadyQueued: a Read that sends a held-back write
+// returns what the peer sent before it, when the previous Read filled its
+// buffer and left the rest in the socket (a TLS record layer reading a
+// result set, which may answer a KeyUpdate mid-stream), rather than wait
+// for an answer the peer may never send.
+func TestSendOnRead_DataAlreadyQueued(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("AB")); err != nil {
+			return
+		}
+		req := make([]byte, 3)
+		if _, err := io.ReadFull(c, req); err != nil {
+			return
+		}
+		<-done // no answer to the request
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newSendOnRead(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(c, b); err != nil || b[0] != 'A' {
+		t.Fatalf("first read: %q, %v", b, err)
+	}
+	if _, err := c.Write([]byte("req")); err != nil {
+		t.Fatal(err)
+	}
+	// Only a bound on a failure: the byte is already in the socket.
+	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Read(b); err != nil || n != 1 || b[0] != 'B' {
+		t.Fatalf("read after the held-back write: %q, %v; want the queued \"B\"", b[:n], err)
 	}
 }
