@@ -19,8 +19,11 @@ import (
 // statement and the two hand the CPU back and forth. SCHED_BATCH is the
 // normal policy without that wake-up preemption: the client runs when the
 // server thread blocks or its slice ends. Threads created meanwhile inherit
-// the policy from their creator; the restore pass covers them too. A
-// thread under another policy (real-time, idle) is left alone.
+// the policy from their creator; restore covers them too. A thread under
+// another policy (real-time, idle) is left alone, and so is a process
+// already under SCHED_BATCH. The policy is per thread, for the whole
+// process: two trials at once in one process would undo each other, and a
+// process started meanwhile inherits it.
 func yieldToServer() (restore func(), err error) { return yieldThreads(threads) }
 
 // yieldThreads is yieldToServer over the threads list returns.
