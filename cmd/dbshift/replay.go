@@ -122,7 +122,7 @@ func (c *ReplayCmd) Run(app *App) error {
 	}
 	res, err := replay.Load(app.Ctx, src, connect, replay.LoadOptions{
 		Concurrency: c.Concurrency, Trials: c.Trials, Policy: policy, Limit: c.Limit, Duration: c.Duration,
-		Speed: speed, ReadOnly: !c.AllowWrites, Procs: procs, YieldToServer: dbconn.Local(c.Target), Progress: onProgress,
+		Speed: speed, ReadOnly: !c.AllowWrites, Procs: procs, YieldToServer: dbconn.Local(c.Target), Progress: onProgress, Log: app.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)

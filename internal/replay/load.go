@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"runtime"
 	"slices"
 	"sort"
@@ -45,6 +46,9 @@ type LoadOptions struct {
 	// thread that sent it.
 	YieldToServer bool
 	Progress      func(Progress)
+	// Log receives what the operator should know but that does not stop
+	// the test (nil: discarded).
+	Log *slog.Logger
 }
 
 // Progress is reported about once a second while a trial runs.
@@ -174,7 +178,12 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 	if o.YieldToServer {
 		// Only a matter of speed: a host that refuses the policy change
 		// (a seccomp filter) runs the trial under its usual policy.
-		if restore, err := yieldToServer(); err == nil {
+		restore, err := yieldToServer()
+		if err != nil {
+			if o.Log != nil {
+				o.Log.Warn("the client's threads could not be put under SCHED_BATCH; the trial runs under the usual policy, and the server on this host competes with the client for CPU", "err", err)
+			}
+		} else {
 			defer restore()
 		}
 	}
