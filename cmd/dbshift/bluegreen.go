@@ -90,7 +90,7 @@ func (r *blueGreenRun) Close() {
 func withBlueGreenRun(app *App, dir, notARun string, f func(*blueGreenRun) error) error {
 	r, ok, err := openBlueGreenRun(app, dir)
 	if !ok {
-		return usage("%s", notARun)
+		return usage("%s holds no dbshift run (no spec.yaml): %s", dir, notARun)
 	}
 	if err != nil {
 		return err
@@ -184,13 +184,9 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 			return failed("rollback refused: green %s came out of the switchover writable (seen at %s; dbshift made it read-only again through its parameter group): it may hold writes the old blue %s lacks, so pointing traffic back could lose them. Nothing was changed: %s stays read-only, %s too. Either go forward (dbshift cutover open-writes --state %s --reverse; a rollback over reverse replication is possible after it), or check green's binary log after the switchover for application writes and, if it holds none, make %s writable by hand (read_only=0 in its parameter group) and point the application at %s",
 				greenID, seen.Format(time.RFC3339), blueID, blueID, greenID, dir, blueID, r.bg.Blue.Addr)
 		}
-		switchBack := "switch traffic back to " + blueID + " with " + r.s.Cutover.Switch.Kind
-		if r.s.Cutover.Switch.Kind == "" || r.s.Cutover.Switch.Kind == "none" {
-			switchBack = "no traffic switch is configured: point the application at " + blueID + " (" + r.bg.Blue.Addr + ") yourself; RDS gave blue's endpoint name to green " + greenID
-		}
 		if err := app.confirm(c.Yes, []string{
 			"make sure green " + greenID + " is read-only (read_only=1 in its parameter group) before anything else",
-			switchBack,
+			r.switchBackAction() + "; RDS gave blue's endpoint name to green " + greenID,
 			"make the old blue " + blueID + " writable again (read_only=0 in its parameter group)",
 			"leave green " + greenID + " read-only; it no longer replicates (RDS ended that at the switchover)"}); err != nil {
 			return err
@@ -243,7 +239,7 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 		if err := app.confirm(c.Yes, []string{
 			"fence green " + greenID + " (read_only=1 in its parameter group) and wait until the old blue " + blueID + " has executed green's last write",
 			"stop and reset " + blueID + "'s replication from " + greenID + ", then make " + blueID + " writable (read_only=0 in its parameter group)",
-			map[bool]string{true: "switch traffic to " + blueID + " with " + r.s.Cutover.Switch.Kind, false: "no traffic switch is configured: point the application at " + blueID + " (" + r.bg.Blue.Addr + ") yourself"}[r.s.Cutover.Switch.Kind != "" && r.s.Cutover.Switch.Kind != "none"],
+			r.switchBackAction(),
 			"on failure before " + blueID + " opens, green " + greenID + " is unfenced again; after, dbshift rollback --state " + dir + " --resume finishes"}); err != nil {
 			return err
 		}
@@ -257,6 +253,14 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 		return failed("%v. Writable now: %s. Run dbshift rollback --state %s --resume to finish (if it backed out, run dbshift rollback --state %s again to retry)", err, writableNow(app, r), dir, dir)
 	}
 	return err
+}
+
+// switchBackAction says how traffic goes back to the old blue.
+func (r *blueGreenRun) switchBackAction() string {
+	if kind := r.s.Cutover.Switch.Kind; kind != "" && kind != "none" {
+		return "switch traffic back to " + r.bg.Blue.ID + " with " + kind
+	}
+	return "no traffic switch is configured: point the application at " + r.bg.Blue.ID + " (" + r.bg.Blue.Addr + ") yourself"
 }
 
 // writableNow reads read_only on both members for an error message.
@@ -283,17 +287,7 @@ func writableNow(app *App, r *blueGreenRun) string {
 // rollbackFinished says whether the rollback over reverse replication
 // journaled in dir completed.
 func rollbackFinished(dir string) (bool, error) {
-	path := filepath.Join(dir, "cutover.journal")
-	if _, err := os.Stat(path); err != nil {
-		return false, nil
-	}
-	j, err := journal.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer j.Close()
-	e, ok := j.Last("report", "done")
-	return ok && e.Data["outcome"] == "completed", nil
+	return journal.Check(filepath.Join(dir, "cutover.journal"), cutover.Completed)
 }
 
 // blueGreenAbortActions is what abort will do to a blue-green run, by the

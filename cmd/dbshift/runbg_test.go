@@ -23,6 +23,18 @@ type bgWorld struct {
 	spec, state string
 }
 
+// assertAborted checks that abort deleted the deployment and green and
+// left the other instances.
+func (w *bgWorld) assertAborted(t *testing.T) {
+	t.Helper()
+	if bg, ok := w.fake.BlueGreen("prod-upgrade"); ok && bg.Status != "DELETING" {
+		t.Errorf("the deployment after abort: %+v, want deleted", bg)
+	}
+	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
+		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
+	}
+}
+
 // checkVersion is the upgrade checks' target ("": none, as for green's
 // MariaDB 10.11.9).
 func newBGWorld(t *testing.T, checkVersion string, extra ...string) *bgWorld {
@@ -306,12 +318,7 @@ func TestRunAWS_BlueGreenFailedChecksStopBeforeTheSwitchover(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("abort: exit %d\n%s\n%s", code, out, errs)
 	}
-	if bg, ok := w.fake.BlueGreen("prod-upgrade"); ok && bg.Status != "DELETING" {
-		t.Errorf("the deployment after abort: %+v, want deleted", bg)
-	}
-	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
-		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
-	}
+	w.assertAborted(t)
 	// prepare-green pinned read_only=1 in green's group, which did not set
 	// it: abort leaves it to the engine's default again.
 	if v, set := w.fake.ParameterValue("green-pg", "read_only"); set {
@@ -362,12 +369,7 @@ func TestRunAWS_BlueGreenSwitchoverRolledBackByRDSUnfencesBlue(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("abort after RDS rolled the switchover back: exit %d\n%s\n%s", code, out, errs)
 	}
-	if bg, ok := w.fake.BlueGreen("prod-upgrade"); ok && bg.Status != "DELETING" {
-		t.Errorf("the deployment after abort: %+v, want deleted", bg)
-	}
-	if ids := w.fake.InstanceIDs(); fmt.Sprint(ids) != "[prod unrelated]" {
-		t.Errorf("instances after abort: %v, want prod and unrelated", ids)
-	}
+	w.assertAborted(t)
 	if sandboxtest.ReadOnly(t, w.srcConn) {
 		t.Error("blue is read-only after abort")
 	}

@@ -206,6 +206,13 @@ func BackedOut(j *journal.Journal) bool {
 	return aborted && !crossed
 }
 
+// Completed says whether the cutover journaled in j reported itself
+// completed.
+func Completed(j *journal.Journal) bool {
+	e, ok := j.Last(stepReport, "done")
+	return ok && e.Data["outcome"] == "completed"
+}
+
 // WritesOpened says whether writes were (or may have been) opened on the
 // target: open-writes journals its start before it lifts read_only.
 func WritesOpened(j *journal.Journal) bool {

@@ -62,6 +62,20 @@ func Open(path string) (*Journal, error) {
 	return j, nil
 }
 
+// Check reads the journal at path, if there is one, and returns what pred
+// says of it; false, without creating the file, when there is none.
+func Check(path string, pred func(*Journal) bool) (bool, error) {
+	if _, err := os.Stat(path); err != nil {
+		return false, nil
+	}
+	j, err := Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer j.Close()
+	return pred(j), nil
+}
+
 // Append writes one entry and syncs it to disk before returning.
 func (j *Journal) Append(step, event string, data map[string]string) error {
 	j.mu.Lock()

@@ -185,16 +185,7 @@ func CutoverDir(runDir string) string { return filepath.Join(runDir, "cutover") 
 // cutoverBackedOut says whether the run's latest cutover ended before its
 // point of no return and was undone.
 func cutoverBackedOut(runDir string) (bool, error) {
-	path := filepath.Join(CutoverDir(runDir), "cutover.journal")
-	if _, err := os.Stat(path); err != nil {
-		return false, nil
-	}
-	cj, err := journal.Open(path)
-	if err != nil {
-		return false, err
-	}
-	defer cj.Close()
-	return cutover.BackedOut(cj), nil
+	return journal.Check(filepath.Join(CutoverDir(runDir), "cutover.journal"), cutover.BackedOut)
 }
 
 // StepStatus is one step's state for `dbshift status`.

@@ -24,20 +24,12 @@ func policies(t *testing.T) map[int]uint32 {
 }
 
 func TestYieldToServer_EveryThreadAndBack(t *testing.T) {
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Skipf("thread %d runs under policy %d before the test", tid, p)
-		}
-	}
+	requireAllNormal(t)
 	restore, err := yieldToServer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_BATCH {
-			t.Errorf("thread %d: policy %d during the trial, want SCHED_BATCH", tid, p)
-		}
-	}
+	assertAll(t, unix.SCHED_BATCH, "during the trial")
 	// Threads the runtime starts meanwhile inherit the policy: goroutines
 	// locked to their threads make it start some.
 	const n = 4
@@ -63,11 +55,7 @@ func TestYieldToServer_EveryThreadAndBack(t *testing.T) {
 	}
 	restore()
 	close(release)
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Errorf("thread %d: policy %d after the trial, want SCHED_NORMAL", tid, p)
-		}
-	}
+	assertAll(t, unix.SCHED_NORMAL, "after the trial")
 }
 
 // lister lists the process's threads like threads and starts a thread of
@@ -130,6 +118,29 @@ func (l *lister) release() {
 	}
 }
 
+// requireAllNormal skips the test unless every thread runs under the
+// normal policy (a process started under another, e.g. chrt -b).
+func requireAllNormal(t *testing.T) {
+	t.Helper()
+	for tid, p := range policies(t) {
+		if p != unix.SCHED_NORMAL {
+			t.Skipf("thread %d runs under policy %d before the test", tid, p)
+		}
+	}
+}
+
+// assertAll checks that every thread runs under want; when says at what
+// point of the test.
+func assertAll(t *testing.T, want uint32, when string) {
+	t.Helper()
+	name := map[uint32]string{unix.SCHED_NORMAL: "SCHED_NORMAL", unix.SCHED_BATCH: "SCHED_BATCH"}[want]
+	for tid, p := range policies(t) {
+		if p != want {
+			t.Errorf("thread %d: policy %d %s, want %s", tid, p, when, name)
+		}
+	}
+}
+
 func policy(t *testing.T, tid int) uint32 {
 	t.Helper()
 	a, err := unix.SchedGetAttr(tid, 0)
@@ -143,11 +154,7 @@ func policy(t *testing.T, tid int) uint32 {
 // yieldToServer runs is cloned from one it has already switched; its
 // SCHED_BATCH is not its own policy to give back.
 func TestYieldToServer_ThreadStartedDuringYield(t *testing.T) {
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Skipf("thread %d runs under policy %d before the test", tid, p)
-		}
-	}
+	requireAllNormal(t)
 	l := &lister{t: t, at: 2, before: true} // before the second pass lists
 	defer l.release()
 	restore, err := yieldThreads(l.list)
@@ -170,11 +177,7 @@ func TestYieldToServer_ThreadStartedDuringYield(t *testing.T) {
 // TestYieldToServer_ListFailsMidway: when a later pass cannot list the
 // threads, those the first pass switched go back.
 func TestYieldToServer_ListFailsMidway(t *testing.T) {
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Skipf("thread %d runs under policy %d before the test", tid, p)
-		}
-	}
+	requireAllNormal(t)
 	calls := 0
 	list := func() ([]int, error) {
 		calls++
@@ -186,22 +189,14 @@ func TestYieldToServer_ListFailsMidway(t *testing.T) {
 	if _, err := yieldThreads(list); err == nil {
 		t.Fatal("yieldThreads: no error from a failed listing")
 	}
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Errorf("thread %d: policy %d after a failed yield, want SCHED_NORMAL", tid, p)
-		}
-	}
+	assertAll(t, unix.SCHED_NORMAL, "after a failed yield")
 }
 
 // TestYieldToServer_ThreadStartedDuringRestore: a thread started after
 // restore has listed the threads is cloned from one still under
 // SCHED_BATCH; it must not stay there.
 func TestYieldToServer_ThreadStartedDuringRestore(t *testing.T) {
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Skipf("thread %d runs under policy %d before the test", tid, p)
-		}
-	}
+	requireAllNormal(t)
 	l := &lister{t: t}
 	defer l.release()
 	restore, err := yieldThreads(l.list)
@@ -216,21 +211,13 @@ func TestYieldToServer_ThreadStartedDuringRestore(t *testing.T) {
 	if p := policy(t, l.tid); p != unix.SCHED_NORMAL {
 		t.Fatalf("thread %d started during the restore: policy %d after the trial, want SCHED_NORMAL", l.tid, p)
 	}
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Errorf("thread %d: policy %d after the trial, want SCHED_NORMAL", tid, p)
-		}
-	}
+	assertAll(t, unix.SCHED_NORMAL, "after the trial")
 }
 
 // TestYieldToServer_AlreadyBatch: a process started under SCHED_BATCH
 // (chrt -b) keeps it, for the threads started during the trial too.
 func TestYieldToServer_AlreadyBatch(t *testing.T) {
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_NORMAL {
-			t.Skipf("thread %d runs under policy %d before the test", tid, p)
-		}
-	}
+	requireAllNormal(t)
 	// The whole process under SCHED_BATCH, as chrt -b would start it.
 	undo, err := yieldToServer()
 	if err != nil {
@@ -248,9 +235,5 @@ func TestYieldToServer_AlreadyBatch(t *testing.T) {
 	if p := policy(t, tid); p != unix.SCHED_BATCH {
 		t.Errorf("thread %d started during the trial: policy %d after it, want the process's SCHED_BATCH", tid, p)
 	}
-	for tid, p := range policies(t) {
-		if p != unix.SCHED_BATCH {
-			t.Errorf("thread %d: policy %d after the trial, want the process's SCHED_BATCH", tid, p)
-		}
-	}
+	assertAll(t, unix.SCHED_BATCH, "after the trial")
 }

@@ -185,38 +185,45 @@ func (p *Provider) ModifyParameters(ctx context.Context, group string, params []
 // Parameters reads the user-set parameters of a DB parameter group.
 func (p *Provider) Parameters(ctx context.Context, group string) (map[string]string, error) {
 	out := map[string]string{}
-	pages := rds.NewDescribeDBParametersPaginator(p.rds, &rds.DescribeDBParametersInput{DBParameterGroupName: awssdk.String(group)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("reading parameter group %s: %w", group, err)
+	err := p.eachParameter(ctx, group, func(x rdstypes.Parameter) bool {
+		if x.ParameterValue != nil {
+			out[awssdk.ToString(x.ParameterName)] = awssdk.ToString(x.ParameterValue)
 		}
-		for _, x := range page.Parameters {
-			if x.ParameterValue != nil {
-				out[awssdk.ToString(x.ParameterName)] = awssdk.ToString(x.ParameterValue)
-			}
-		}
-	}
-	return out, nil
+		return true
+	})
+	return out, err
 }
 
 // Parameter reads one parameter of a DB parameter group: its value, and
 // whether the group sets it (Source "user") or leaves it to the engine's
 // default (such as read_only's {TrueIfReplica}).
 func (p *Provider) Parameter(ctx context.Context, group, name string) (value string, userSet bool, err error) {
+	err = p.eachParameter(ctx, group, func(x rdstypes.Parameter) bool {
+		if awssdk.ToString(x.ParameterName) != name {
+			return true
+		}
+		value, userSet = awssdk.ToString(x.ParameterValue), awssdk.ToString(x.Source) == "user"
+		return false
+	})
+	return value, userSet, err
+}
+
+// eachParameter calls f on the parameters of group, page by page, until f
+// returns false.
+func (p *Provider) eachParameter(ctx context.Context, group string, f func(rdstypes.Parameter) bool) error {
 	pages := rds.NewDescribeDBParametersPaginator(p.rds, &rds.DescribeDBParametersInput{DBParameterGroupName: awssdk.String(group)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return "", false, fmt.Errorf("reading parameter group %s: %w", group, err)
+			return fmt.Errorf("reading parameter group %s: %w", group, err)
 		}
 		for _, x := range page.Parameters {
-			if awssdk.ToString(x.ParameterName) == name {
-				return awssdk.ToString(x.ParameterValue), awssdk.ToString(x.Source) == "user", nil
+			if !f(x) {
+				return nil
 			}
 		}
 	}
-	return "", false, nil
+	return nil
 }
 
 // ResetParameters sets parameters of a custom DB parameter group back to
