@@ -233,6 +233,7 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 	settings.SourceFence = cutover.ReadOnlyFence{Control: r.bgp.ReadOnly(r.bg, true)}
 	settings.TargetReadOnly = r.bgp.ReadOnly(r.bg, false)
 	settings.Resume = c.Resume
+	settings.purpose = "rollback"
 	// The maintenance window is the switchover's, not the way back's.
 	settings.Window = nil
 	if !c.Resume {

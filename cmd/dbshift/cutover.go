@@ -22,7 +22,7 @@ type CutoverCmd struct {
 
 // CutoverSettings are the protocol's knobs, shared by cutover and rollback.
 type CutoverSettings struct {
-	State          string        `name:"state" default:".dbshift-cutover" type:"path" help:"Directory for the cutover journal and report."`
+	State          string        `name:"state" type:"path" help:"Directory for the cutover journal and report (default: one per source/target pair under $$XDG_STATE_HOME/dbshift, printed at start)."`
 	Report         string        `name:"report" type:"path" help:"Write the JSON report here too."`
 	MaxLag         time.Duration `name:"max-lag" default:"1s" help:"Gate: heartbeat lag bound."`
 	CatchupTimeout time.Duration `name:"catchup-timeout" default:"30s" help:"How long the target may take to execute the source's final coordinates."`
@@ -51,6 +51,8 @@ type CutoverSettings struct {
 	Switchover func(ctx context.Context) error `kong:"-"`
 	Yes        bool                            `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
+	// purpose is journaled with the servers ("rollback": a cutover back).
+	purpose string
 }
 
 type CutoverRunCmd struct {
@@ -63,13 +65,27 @@ type CutoverRunCmd struct {
 
 func (c *CutoverRunCmd) Run(app *App) error {
 	if c.Source == "" && c.Target == "" {
-		if _, err := os.Stat(filepath.Join(c.State, "spec.yaml")); err == nil {
+		if _, err := os.Stat(filepath.Join(c.State, "spec.yaml")); c.State != "" && err == nil {
 			return runMigrationCutover(app, &c.CutoverSettings)
 		}
 		return usage("give --source and --target, or --state DIR of a 'dbshift run'")
 	}
 	if c.Source == "" || c.Target == "" {
 		return usage("give both --source and --target")
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	if err := c.resolveState(app, c.Source, c.Target); err != nil {
+		return err
+	}
+	if c.Resume {
+		// Said before any server is dialed: there may be nothing to resume.
+		j, err := openExistingJournal(c.State)
+		if err != nil {
+			return err
+		}
+		j.Close()
 	}
 	return runCutover(app, dbconn.Spec{Role: "source", DSN: c.Source, PasswordFile: c.SourcePasswordFile},
 		dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile}, &c.CutoverSettings, "cutover")
@@ -136,15 +152,139 @@ func runCutoverConns(app *App, src, tgt *dbconn.Conn, s *CutoverSettings, what s
 		}
 	}
 	if err != nil {
-		return failed("%s: %v", what, err)
+		return cutoverFailed(what, err)
 	}
 	return nil
+}
+
+// check refuses flag values that would leave the source fenced without a
+// bound: a zero or negative timeout reads as "wait forever" to
+// MASTER_POS_WAIT and friends.
+func (s *CutoverSettings) check() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--max-lag", s.MaxLag}, {"--catchup-timeout", s.CatchupTimeout}, {"--drain-timeout", s.DrainTimeout}, {"--fence-timeout", s.FenceTimeout}} {
+		if d.v <= 0 {
+			return usage("%s %s: must be more than 0 (it bounds a wait while the source is fenced)", d.flag, d.v)
+		}
+	}
+	if s.KillAfter < 0 {
+		return usage("--kill-after %s: must be 0 (never kill) or more", s.KillAfter)
+	}
+	return nil
+}
+
+// resolveState gives a standalone cutover (or its rollback) a state
+// directory of its own per source/target pair when --state is not given,
+// so a journal is never picked up by a cutover of other servers from the
+// same working directory.
+func (s *CutoverSettings) resolveState(app *App, source, target string) error {
+	if s.State != "" {
+		return nil
+	}
+	dir, err := defaultStateDir(source, target)
+	if err != nil {
+		return err
+	}
+	s.State = dir
+	fmt.Fprintf(app.Stderr, "dbshift: cutover journal and report in %s\n", dir)
+	return nil
+}
+
+// stateRoot is $XDG_STATE_HOME/dbshift, or ~/.local/state/dbshift.
+func stateRoot() (string, error) {
+	if x := os.Getenv("XDG_STATE_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "dbshift"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", usage("no --state and no home directory for the default one: %v", err)
+	}
+	return filepath.Join(home, ".local", "state", "dbshift"), nil
+}
+
+// defaultStateDir is STATE_ROOT/SOURCE-TARGET, each named by the address
+// in its DSN.
+func defaultStateDir(source, target string) (string, error) {
+	root, err := stateRoot()
+	if err != nil {
+		return "", err
+	}
+	s, err := dsnDirName(source)
+	if err != nil {
+		return "", usage("--source: %v", err)
+	}
+	t, err := dsnDirName(target)
+	if err != nil {
+		return "", usage("--target: %v", err)
+	}
+	return filepath.Join(root, s+"-"+t), nil
+}
+
+func dsnDirName(dsn string) (string, error) {
+	cfg, _, err := dbconn.ParseDSN(dsn)
+	if err != nil {
+		return "", err
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, cfg.Addr), nil
+}
+
+// stateOfTarget finds the one default state directory of a cutover to
+// target (open-writes names only the target).
+func stateOfTarget(target string) (string, error) {
+	root, err := stateRoot()
+	if err != nil {
+		return "", err
+	}
+	t, err := dsnDirName(target)
+	if err != nil {
+		return "", usage("--target: %v", err)
+	}
+	found, _ := filepath.Glob(filepath.Join(root, "*-"+t, "cutover.journal"))
+	switch len(found) {
+	case 0:
+		return "", usage("no cutover to %s under %s: give --state DIR of the cutover", target, root)
+	case 1:
+		return filepath.Dir(found[0]), nil
+	}
+	var dirs []string
+	for _, f := range found {
+		dirs = append(dirs, filepath.Dir(f))
+	}
+	return "", usage("several cutovers to %s: give --state with one of %s", target, strings.Join(dirs, ", "))
+}
+
+// openExistingJournal opens DIR/cutover.journal of a cutover that ran;
+// a directory without one is a usage error, never a new empty journal.
+func openExistingJournal(dir string) (*journal.Journal, error) {
+	path := filepath.Join(dir, "cutover.journal")
+	if _, err := os.Stat(path); err != nil {
+		return nil, usage("no cutover in %s (no cutover.journal there): give --state DIR of the cutover", dir)
+	}
+	return journal.Open(path)
+}
+
+// cutoverFailed is the exit error of a cutover call: 2 when the servers
+// given are not the journal's (nothing was changed), else 1.
+func cutoverFailed(what string, err error) error {
+	var wrong *cutover.WrongServersError
+	if errors.As(err, &wrong) {
+		return usage("%s: %v", what, err)
+	}
+	return failed("%s: %v", what, err)
 }
 
 func (s *CutoverSettings) options(app *App, src, tgt *dbconn.Conn, hooks []cutover.Hook, j *journal.Journal) (cutover.Options, error) {
 	o := cutover.Options{
 		MaxLag: s.MaxLag, CatchupTimeout: s.CatchupTimeout, DrainTimeout: s.DrainTimeout, KillAfter: s.KillAfter,
 		FenceTimeout: s.FenceTimeout, KeepReadOnly: s.KeepReadOnly, Reverse: s.Reverse, Hooks: hooks, Journal: j, Log: app.Log,
+		Purpose: s.purpose,
 	}
 	o.ReadOnly = cutover.SQLReadOnly{LockWait: s.FenceTimeout}
 	o.Fence = cutover.ReadOnlyFence{Control: o.ReadOnly}
@@ -199,6 +339,9 @@ func parseHooks(specs []string) ([]cutover.Hook, error) {
 // under a dated name and a fresh one started; an unfinished one is only
 // reopened with --resume.
 func openCutoverJournal(dir string, resume bool) (*journal.Journal, error) {
+	if resume {
+		return openExistingJournal(dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, usage("state directory: %v", err)
 	}
@@ -249,13 +392,16 @@ func writeReport(s *CutoverSettings, rep *cutover.Report) error {
 type CutoverOpenWritesCmd struct {
 	Target             string `name:"target" placeholder:"DSN" help:"Target server DSN (password from DBSHIFT_TARGET_PASSWORD or --target-password-file); omit with --state of a blue-green run."`
 	TargetPasswordFile string `name:"target-password-file" type:"path" placeholder:"FILE" help:"File holding the target password."`
-	State              string `name:"state" default:".dbshift-cutover" type:"path" help:"Directory of the cutover journal, or of a blue-green 'dbshift run'."`
+	State              string `name:"state" type:"path" help:"Directory of the cutover journal, or of a blue-green 'dbshift run' (default: the one cutover to --target under $$XDG_STATE_HOME/dbshift)."`
 	Reverse            bool   `name:"reverse" help:"Blue-green run: first make the old blue replicate from green, so 'rollback' after writes open loses nothing (same release series only)."`
 	Yes                bool   `name:"yes" help:"Do not ask for confirmation."`
 }
 
 func (c *CutoverOpenWritesCmd) Run(app *App) error {
 	if c.Target == "" {
+		if c.State == "" {
+			return usage("give --target, or --state DIR of a blue-green 'dbshift run'")
+		}
 		return withBlueGreenRun(app, c.State, "give --target, or --state DIR of a blue-green 'dbshift run'", func(r *blueGreenRun) error {
 			return runBlueGreenOpenWrites(app, r, c.Reverse, c.Yes)
 		})
@@ -263,22 +409,34 @@ func (c *CutoverOpenWritesCmd) Run(app *App) error {
 	if c.Reverse {
 		return usage("--reverse: only with --state of a blue-green run (elsewhere, give --reverse to the cutover)")
 	}
+	if c.State == "" {
+		dir, err := stateOfTarget(c.Target)
+		if err != nil {
+			return err
+		}
+		c.State = dir
+		fmt.Fprintf(app.Stderr, "dbshift: cutover journal in %s\n", dir)
+	}
+	j, err := openExistingJournal(c.State)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
 	tgt, err := app.open(TargetFlags{Target: c.Target, TargetPasswordFile: c.TargetPasswordFile}.spec())
 	if err != nil {
 		return err
 	}
 	defer tgt.Close()
-	j, err := journal.Open(filepath.Join(c.State, "cutover.journal"))
-	if err != nil {
-		return err
+	// Checked before the question: a wrong server is refused, not asked about.
+	if err := cutover.CheckServers(app.Ctx, j, nil, tgt); err != nil {
+		return cutoverFailed("open-writes", err)
 	}
-	defer j.Close()
 	if err := app.confirm(c.Yes, []string{"forget the old source and open writes on " + tgt.String()}); err != nil {
 		return err
 	}
 	rep, err := cutover.OpenWrites(app.Ctx, tgt, cutover.Options{Journal: j, Log: app.Log})
 	if err != nil {
-		return failed("open-writes: %v", err)
+		return cutoverFailed("open-writes", err)
 	}
 	fmt.Fprintf(app.Stdout, "%s takes writes (%s)\n", tgt, rep.Reason)
 	return nil
@@ -298,6 +456,9 @@ type RollbackCmd struct {
 
 func (c *RollbackCmd) Run(app *App) error {
 	if c.Source == "" && c.Target == "" {
+		if c.State == "" {
+			return usage("give --source and --target, or --state DIR of a blue-green 'dbshift run'")
+		}
 		return withBlueGreenRun(app, c.State, "give --source and --target, or --state DIR of a blue-green 'dbshift run'", func(r *blueGreenRun) error {
 			return runBlueGreenRollback(app, r, c)
 		})
@@ -305,35 +466,47 @@ func (c *RollbackCmd) Run(app *App) error {
 	if c.Source == "" || c.Target == "" {
 		return usage("give both --source and --target")
 	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	if err := c.resolveState(app, c.Source, c.Target); err != nil {
+		return err
+	}
 	source := SourceFlags{Source: c.Source, SourcePasswordFile: c.SourcePasswordFile}
 	target := TargetFlags{Target: c.Target, TargetPasswordFile: c.TargetPasswordFile}
-	j, err := journal.Open(filepath.Join(c.State, "cutover.journal"))
+	j, err := openExistingJournal(c.State)
 	if err != nil {
 		return err
 	}
-	readOnlyPhase := j.Done("promote") && !cutover.WritesOpened(j)
-	j.Close()
-	if readOnlyPhase {
-		src, tgt, closeBoth, err := app.openPair(source.spec(), target.spec())
-		if err != nil {
-			return err
-		}
-		defer closeBoth()
+	defer j.Close()
+	src, tgt, closeBoth, err := app.openPair(source.spec(), target.spec())
+	if err != nil {
+		return err
+	}
+	defer closeBoth()
+	// The journal is the cutover's (source -> target) or, once a rollback
+	// over reverse replication started, that rollback's (target ->
+	// source): either way about these two servers, checked before any
+	// question or change.
+	if _, _, purpose, _ := cutover.JournaledServers(j); purpose == "rollback" {
+		err = cutover.CheckServers(app.Ctx, j, tgt, src)
+	} else {
+		err = cutover.CheckServers(app.Ctx, j, src, tgt)
+	}
+	if err != nil {
+		return cutoverFailed("rollback", err)
+	}
+	if j.Done("promote") && !cutover.WritesOpened(j) {
 		if err := app.confirm(c.Yes, []string{"switch traffic back to " + src.String(), "restart replication on " + tgt.String(), "unfence " + src.String()}); err != nil {
 			return err
 		}
-		j, err := journal.Open(filepath.Join(c.State, "cutover.journal"))
-		if err != nil {
-			return err
-		}
-		defer j.Close()
 		o, err := c.options(app, src, tgt, nil, j)
 		if err != nil {
 			return err
 		}
 		rep, err := cutover.RollbackReadOnly(app.Ctx, src, tgt, o)
 		if err != nil {
-			return failed("rollback: %v", err)
+			return cutoverFailed("rollback", err)
 		}
 		rep.Print(app.Stdout)
 		return nil
@@ -341,5 +514,6 @@ func (c *RollbackCmd) Run(app *App) error {
 	// The target is the primary now and the source replicates from it. The
 	// servers keep their role names (and so their password variables).
 	c.Reverse = true
-	return runCutover(app, target.spec(), source.spec(), &c.CutoverSettings, "rollback")
+	c.purpose = "rollback"
+	return runCutoverConns(app, tgt, src, &c.CutoverSettings, "rollback")
 }

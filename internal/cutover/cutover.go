@@ -72,8 +72,11 @@ type Options struct {
 	// OldSource, with Reverse, is the old primary OpenWrites makes replicate
 	// from the target before opening it (a read-only switchover's way back).
 	OldSource *dbconn.Conn
-	Journal   *journal.Journal // required
-	Log       *slog.Logger
+	// Purpose is journaled with the servers: "cutover" (default), or
+	// "rollback" for a cutover back over reverse replication.
+	Purpose string
+	Journal *journal.Journal // required
+	Log     *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -103,6 +106,25 @@ func (o *Options) defaults() {
 	if o.Switchover != nil {
 		o.KeepReadOnly = true
 	}
+	if o.Purpose == "" {
+		o.Purpose = "cutover"
+	}
+}
+
+// check refuses settings that would make a fenced wait unbounded: a zero
+// is a default, a negative a mistake (MASTER_POS_WAIT reads -1 as "wait
+// forever", with the source fenced all along).
+func (o *Options) check() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"max lag", o.MaxLag}, {"gate stable", o.GateStable}, {"gate timeout", o.GateTimeout}, {"fence timeout", o.FenceTimeout},
+		{"drain timeout", o.DrainTimeout}, {"kill after", o.KillAfter}, {"catch-up timeout", o.CatchupTimeout}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s %s: must be positive", d.name, d.v)
+		}
+	}
+	return nil
 }
 
 // Journal step names.
@@ -135,9 +157,17 @@ var ErrNotSwitched = errors.New("the provider's switchover did not happen")
 // Run performs the cutover. On error before the point of no return it has
 // already undone the fence; the report says why either way.
 func Run(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	o.defaults()
 	if len(o.Journal.Entries()) > 0 {
 		return nil, errors.New("the cutover journal is not empty: resume the cutover it records (--resume) or start with a fresh state directory")
+	}
+	// 0. Which servers this is about, first: resume, open-writes and
+	// rollback act on these and no others.
+	if err := RecordServers(ctx, o.Journal, source, target, o.Purpose); err != nil {
+		return nil, err
 	}
 	r := newReport(source, target)
 	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}

@@ -562,6 +562,9 @@ func TestResume_FinishesAResetKilledAfterTheStop(t *testing.T) {
 	}
 	// What the killed cutover journaled up to the point of no return.
 	j := newJournal(t)
+	if err := cutover.RecordServers(ctx, j, p.a, p.b, "cutover"); err != nil {
+		t.Fatal(err)
+	}
 	co := map[string]string{"file": final.File, "pos": fmt.Sprint(final.Position), "gtid": final.GTID}
 	for _, e := range []struct {
 		step, event string

@@ -18,10 +18,18 @@ import (
 //   - before it, it backs out: unfence the source; the target never stopped
 //     replicating. Exactly one server takes writes either way.
 func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	o.defaults()
 	j := o.Journal
 	if len(j.Entries()) == 0 {
 		return nil, errors.New("the journal is empty: no cutover to resume")
+	}
+	// Going forward opens the target and backing out unfences the source:
+	// either on servers other than the journal's makes two primaries.
+	if err := CheckServers(ctx, j, source, target); err != nil {
+		return nil, err
 	}
 	r := newReport(source, target)
 	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
@@ -77,6 +85,9 @@ func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Repor
 func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, error) {
 	o.defaults()
 	r := &Report{Target: target.String(), Blockers: []Blocker{}}
+	if err := CheckServers(ctx, o.Journal, o.OldSource, target); err != nil {
+		return r, err
+	}
 	if !o.Journal.Done(stepPromote) {
 		return r, errors.New("no promoted target in the journal: run the cutover first")
 	}
@@ -246,6 +257,9 @@ func RollbackStarted(j *journal.Journal) (kind string, at time.Time, ok bool) {
 func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
 	o.defaults()
 	r := newReport(source, target)
+	if err := CheckServers(ctx, o.Journal, source, target); err != nil {
+		return r, err
+	}
 	if WritesOpened(o.Journal) {
 		return r, fmt.Errorf("open-writes ran on %s: it may hold writes %s lacks, so pointing traffic back would lose them; %s stays read-only. Roll back with a cutover the other way over reverse replication (dbshift rollback), or keep %s", target, source, source, target)
 	}
