@@ -71,10 +71,16 @@ func (o SetupOptions) withDefaults(target *dbconn.Conn) SetupOptions {
 
 // Setup creates the replication account on the source, fences the target
 // read-only, points it at the source from exactly the given coordinates and
-// starts replication, confirming both threads run.
-func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (SetupResult, error) {
+// starts replication, confirming both threads run. Every check comes before
+// the first change (a live replica, an account name that belongs to an
+// admin or a connected replica, a REQUIRE SSL that would be dropped), and a
+// failure after the first change undoes what was done: the account it
+// created is dropped, read_only is put back, a replica configuration it
+// made is reset. A re-keyed existing account keeps its new password: the
+// old one is not known, and no connected replica was using it.
+func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (res SetupResult, err error) {
 	o = o.withDefaults(target)
-	res := SetupResult{From: o.From, UseGTID: o.UseGTID}
+	res = SetupResult{From: o.From, UseGTID: o.UseGTID}
 	host, port := source.Host(), source.Port()
 	if o.SourceAddr != "" {
 		h, p, err := net.SplitHostPort(o.SourceAddr)
@@ -115,29 +121,57 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (Se
 		// (8.4's default) need SOURCE_SSL=1 through its procedures.
 		return res, fmt.Errorf("%s is RDS for MySQL 8.4: replication into it needs TLS, and %s offers none or --tls off was given", target, source)
 	}
-	acct, err := EnsureUser(ctx, source, o.ReplUser, o.ReplHost, res.TLS)
-	if err != nil {
-		return res, err
-	}
-	res.ReplUser = fmt.Sprintf("'%s'@'%s'", acct.User, acct.Host)
-	switch err := SetReadOnly(ctx, target, true); err {
-	case nil:
-		res.ReadOnly = "set"
-	case ErrRDSReadOnly:
-		ro, rerr := ReadOnly(ctx, target)
-		if rerr != nil {
-			return res, rerr
-		}
-		res.ReadOnly = "parameter group: read_only=" + strconv.FormatBool(ro)
-	default:
-		return res, err
-	}
+	// Every check before anything changes.
 	st, err := ReadStatus(ctx, target)
 	if err != nil {
 		return res, err
 	}
-	if st.Configured && (st.IORunning == "Yes" || st.SQLRunning == "Yes") {
-		return res, fmt.Errorf("%s already replicates from %s:%d; stop it first (dbshift replicate stop)", target, st.SourceHost, st.SourcePort)
+	if st.Configured && (st.IORunning == "Yes" || st.IORunning == "Connecting" || st.SQLRunning == "Yes") {
+		return res, fmt.Errorf("%s already replicates from %s:%d (IO %s, SQL %s); nothing was changed: stop it first (dbshift replicate stop)", target, st.SourceHost, st.SourcePort, st.IORunning, st.SQLRunning)
+	}
+	wasReadOnly, err := ReadOnly(ctx, target)
+	if err != nil {
+		return res, err
+	}
+	existing, err := checkAccount(ctx, source, o.ReplUser, o.ReplHost, res.TLS, o.TLS)
+	if err != nil {
+		return res, err
+	}
+
+	// Acting from here on: a failure undoes, newest first, what was done.
+	var undo []func(context.Context) error
+	defer func() {
+		if err == nil {
+			return
+		}
+		// A fresh context: an interrupted setup must still be undone.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](uctx); uerr != nil {
+				err = fmt.Errorf("%w; undoing: %v", err, uerr)
+			}
+		}
+	}()
+	acct, err := ensureUser(ctx, source, o.ReplUser, o.ReplHost, res.TLS, existing)
+	if err != nil {
+		return res, err
+	}
+	if acct.Created {
+		undo = append(undo, func(ctx context.Context) error { return DropUser(ctx, source, acct.User, acct.Host) })
+	}
+	res.ReplUser = fmt.Sprintf("'%s'@'%s'", acct.User, acct.Host)
+	switch err = SetReadOnly(ctx, target, true); err {
+	case nil:
+		res.ReadOnly = "set"
+		if !wasReadOnly {
+			undo = append(undo, func(ctx context.Context) error { return SetReadOnly(ctx, target, false) })
+		}
+	case ErrRDSReadOnly:
+		res.ReadOnly = "parameter group: read_only=" + strconv.FormatBool(wasReadOnly)
+		err = nil
+	default:
+		return res, err
 	}
 	src := flavor.Source{Host: host, Port: port, User: acct.User, Password: acct.Password, TLS: res.TLS}
 	if o.UseGTID {
@@ -145,8 +179,11 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (Se
 	} else {
 		src.File, src.Pos = o.From.File, o.From.Position
 	}
-	if err := Configure(ctx, target, src); err != nil {
+	if err = Configure(ctx, target, src); err != nil {
 		return res, err
+	}
+	if !st.Configured {
+		undo = append(undo, func(ctx context.Context) error { return Reset(ctx, target) })
 	}
 	res.Status, err = Start(ctx, target, o.StartTimeout)
 	return res, err
