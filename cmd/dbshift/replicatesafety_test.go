@@ -135,3 +135,61 @@ func TestReplicateStart_FailureAfterActingUndoes(t *testing.T) {
 		t.Errorf("target still configured as a replica after a failed start: %+v", st)
 	}
 }
+
+// slaveStatus reads the named columns of SHOW SLAVE STATUS as strings.
+func slaveStatus(t *testing.T, c *dbconn.Conn, cols ...string) map[string]string {
+	t.Helper()
+	dst := map[string]any{}
+	vals := make([]string, len(cols))
+	for i, col := range cols {
+		dst[col] = &vals[i]
+	}
+	scanCols(t, nil, c.DB, dst)
+	out := map[string]string{}
+	for i, col := range cols {
+		out[col] = vals[i]
+	}
+	return out
+}
+
+// --tls verify-identity --tls-ca verifies dbshift's own connections and
+// makes the replica verify the source: CA file and host name check in
+// CHANGE MASTER, replication running over it. A CA the replica cannot
+// verify the source with fails clearly and leaves nothing behind.
+func TestReplicateStart_VerifyIdentity(t *testing.T) {
+	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
+	src, dst := s.Instances[0], s.Instances[1]
+	sc, tc := adminConn(t, src), adminConn(t, dst)
+	env := pwEnv(src, dst)
+	ca, wrong := src.CAFile(), sandboxtest.OtherCA(t)
+
+	// dbshift's own connections use the global flags.
+	code, out, errs := runCLI(t, env, "--tls", "verify-identity", "--tls-ca", wrong, "replicate", "status", "--target", dst.DSN())
+	if code != 2 || !strings.Contains(errs, "certificate") || !strings.Contains(errs, wrong) {
+		t.Errorf("status with a CA that signed nothing: exit %d, want 2 naming the certificate and the CA\n%s\n%s", code, out, errs)
+	}
+
+	code, out, errs = runCLI(t, env, "--tls", "verify-identity", "--tls-ca", ca, "replicate", "start", "--source", src.DSN(), "--target", dst.DSN(), "--from", sourcePos(t, sc), "--repl-tls-ca", wrong, "--timeout", "10s", "--yes")
+	if code != 1 || !strings.Contains(errs, wrong) || !strings.Contains(errs, "SSL") {
+		t.Errorf("start with a replica CA that cannot verify the source: exit %d, want 1 naming the CA and the SSL error\n%s\n%s", code, out, errs)
+	}
+	if n := count(t, sc.DB, "SELECT COUNT(*) FROM mysql.user WHERE User = 'dbshift_repl'"); n != 0 {
+		t.Error("replication account left behind after the failed verified start")
+	}
+
+	code, out, errs = runCLI(t, env, "--tls", "verify-identity", "--tls-ca", ca, "replicate", "start", "--source", src.DSN(), "--target", dst.DSN(), "--from", sourcePos(t, sc), "--yes", "--format", "json")
+	if code != 0 {
+		t.Fatalf("verified start: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, `"tls_mode": "verify-identity"`) {
+		t.Errorf("start output does not report the TLS mode:\n%s", out)
+	}
+	st := slaveStatus(t, tc, "Master_SSL_Allowed", "Master_SSL_CA_File", "Master_SSL_Verify_Server_Cert")
+	if st["Master_SSL_Allowed"] != "Yes" || st["Master_SSL_CA_File"] != ca || st["Master_SSL_Verify_Server_Cert"] != "Yes" {
+		t.Errorf("replica TLS settings = %v, want SSL on, CA %s, server cert verified", st, ca)
+	}
+	mustExec(t, sc.DB, "CREATE DATABASE app", "CREATE TABLE app.t (id INT PRIMARY KEY)", "INSERT INTO app.t VALUES (1)")
+	if code, out, errs := runCLI(t, env, "--tls", "verify-identity", "--tls-ca", ca, "replicate", "wait", "--source", src.DSN(), "--target", dst.DSN(), "--max-lag", "500ms", "--stable", "200ms", "--timeout", "20s"); code != 0 {
+		t.Fatalf("verified replication does not run: exit %d\n%s\n%s", code, out, errs)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -22,8 +23,12 @@ type SetupOptions struct {
 	// SourceAddr is host:port the target uses to reach the source, when it
 	// differs from the address dbshift dialed.
 	SourceAddr string
-	// TLS: "required", "preferred" (default) or "off".
-	TLS          string
+	// TLS is a dbconn TLS mode ("" is preferred, "off" disabled).
+	TLS string
+	// TLSCA is the CA file the target's server process reads to verify
+	// the source under verify-ca/verify-identity: a path on the target's
+	// machine, not dbshift's.
+	TLSCA        string
 	StartTimeout time.Duration
 }
 
@@ -34,6 +39,8 @@ type SetupResult struct {
 	From       Coordinates `json:"from"`
 	UseGTID    bool        `json:"use_gtid"`
 	TLS        bool        `json:"tls"`
+	TLSMode    string      `json:"tls_mode"`
+	TLSCA      string      `json:"tls_ca,omitempty"`
 	ReplUser   string      `json:"repl_user"`
 	ReadOnly   string      `json:"target_read_only"`
 	Status     Status      `json:"status"`
@@ -46,10 +53,14 @@ func (o SetupOptions) Actions(source, target *dbconn.Conn) []string {
 	if o.UseGTID {
 		from = "GTID " + o.From.GTID
 	}
+	caNote := ""
+	if o.TLSCA != "" {
+		caNote = ", CA file on the target's machine: " + o.TLSCA
+	}
 	return []string{
 		fmt.Sprintf("create or re-key replication user '%s'@'%s' (REPLICATION SLAVE, REPLICATION CLIENT) on %s", o.ReplUser, o.ReplHost, source),
 		fmt.Sprintf("set %s read-only", target),
-		fmt.Sprintf("point %s at the source from %s and start replication", target, from),
+		fmt.Sprintf("point %s at the source from %s and start replication (TLS %s%s)", target, from, o.TLS, caNote),
 	}
 }
 
@@ -104,17 +115,29 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (re
 	if err != nil {
 		return res, err
 	}
-	switch o.TLS {
-	case "required":
+	mode, err := dbconn.ParseTLSMode(o.TLS)
+	if err != nil {
+		return res, err
+	}
+	res.TLSMode = mode
+	switch mode {
+	case dbconn.TLSDisabled:
+	case dbconn.TLSPreferred:
+		res.TLS = offers
+	default:
 		if !offers {
-			return res, fmt.Errorf("%s offers no TLS and --tls required was given: configure ssl_cert/ssl_key on it or use --tls preferred", source)
+			return res, fmt.Errorf("%s offers no TLS and --tls %s was given: configure ssl_cert/ssl_key on it or use --tls preferred", source, mode)
 		}
 		res.TLS = true
-	case "preferred":
-		res.TLS = offers
-	case "off":
-	default:
-		return res, fmt.Errorf("unknown --tls %q (required, preferred, off)", o.TLS)
+	}
+	if dbconn.TLSVerifies(mode) {
+		switch {
+		case o.TLSCA == "":
+			return res, fmt.Errorf("--tls %s for replication needs a CA file for the target's server to verify %s with: give --tls-ca (or --repl-tls-ca, a path on the target's machine)", mode, source)
+		case target.Flavor.RDS:
+			return res, fmt.Errorf("%s is RDS: its replication procedures take no CA, so replication into it can be encrypted but not verified; use --tls required", target)
+		}
+		res.TLSCA = o.TLSCA
 	}
 	if !res.TLS && target.Flavor.RDS && target.Flavor.IsMySQL() && target.Flavor.AtLeast(8, 4, 0) {
 		// RDS documents that replication users on caching_sha2_password
@@ -173,7 +196,8 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (re
 	default:
 		return res, err
 	}
-	src := flavor.Source{Host: host, Port: port, User: acct.User, Password: acct.Password, TLS: res.TLS}
+	src := flavor.Source{Host: host, Port: port, User: acct.User, Password: acct.Password, TLS: res.TLS,
+		TLSCA: res.TLSCA, TLSVerifyIdentity: res.TLS && mode == dbconn.TLSVerifyIdentity}
 	if o.UseGTID {
 		src.GTID = o.From.GTID
 	} else {
@@ -185,7 +209,9 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (re
 	if !st.Configured {
 		undo = append(undo, func(ctx context.Context) error { return Reset(ctx, target) })
 	}
-	res.Status, err = Start(ctx, target, o.StartTimeout)
+	if res.Status, err = Start(ctx, target, o.StartTimeout); err != nil && res.TLSCA != "" && strings.Contains(err.Error(), "SSL") {
+		err = fmt.Errorf("%w (--tls %s: the target's server verifies %s against %s, a file it reads on its own machine)", err, mode, source, res.TLSCA)
+	}
 	return res, err
 }
 
