@@ -32,14 +32,20 @@ func sslType(t *testing.T, c *dbconn.Conn, user, host string) string {
 	return v
 }
 
+// twoServers starts a source and a target, with their admin connections
+// and the environment that hands dbshift their passwords.
+func twoServers(t *testing.T) (src, dst *sandbox.Instance, sc, tc *dbconn.Conn, env map[string]string) {
+	t.Helper()
+	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
+	src, dst = s.Instances[0], s.Instances[1]
+	return src, dst, adminConn(t, src), adminConn(t, dst), pwEnv(src, dst)
+}
+
 // A --repl-user naming an admin account is refused before anything
 // changes: the admin keeps its password, no shadowing account appears for
 // the target's host, the target stays writable and no replica.
 func TestReplicateStart_ReplUserAdminRefused(t *testing.T) {
-	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
-	src, dst := s.Instances[0], s.Instances[1]
-	sc, tc := adminConn(t, src), adminConn(t, dst)
-	env := pwEnv(src, dst)
+	src, dst, sc, tc, env := twoServers(t)
 	code, out, errs := runCLI(t, env, "replicate", "start", "--source", src.DSN(), "--target", dst.DSN(), "--from", sourcePos(t, sc), "--repl-user", src.AdminUser, "--yes")
 	if code != 1 || !strings.Contains(errs, src.AdminUser) || !strings.Contains(errs, "privileges") {
 		t.Errorf("replicate start --repl-user %s: exit %d, want 1 naming the account and its privileges\n%s\n%s", src.AdminUser, code, out, errs)
@@ -66,10 +72,7 @@ func TestReplicateStart_ReplUserAdminRefused(t *testing.T) {
 // reconnects. Then, replication reset, a start with --tls off does not drop
 // REQUIRE SSL from the account it finds.
 func TestReplicateStart_RepeatDoesNotRekeyNorDropTLS(t *testing.T) {
-	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
-	src, dst := s.Instances[0], s.Instances[1]
-	sc, tc := adminConn(t, src), adminConn(t, dst)
-	env := pwEnv(src, dst)
+	src, dst, sc, tc, env := twoServers(t)
 	from := sourcePos(t, sc)
 	start := []string{"replicate", "start", "--source", src.DSN(), "--target", dst.DSN(), "--from", from, "--yes"}
 	if code, out, errs := runCLI(t, env, start...); code != 0 {
@@ -111,10 +114,7 @@ func TestReplicateStart_RepeatDoesNotRekeyNorDropTLS(t *testing.T) {
 // created is dropped, the target's read_only is what it was, and the target
 // is no replica.
 func TestReplicateStart_FailureAfterActingUndoes(t *testing.T) {
-	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
-	src, dst := s.Instances[0], s.Instances[1]
-	sc, tc := adminConn(t, src), adminConn(t, dst)
-	env := pwEnv(src, dst)
+	src, dst, sc, tc, env := twoServers(t)
 	// The target cannot reach the source at this address: the IO thread
 	// fails after the account, the fence and CHANGE MASTER were done.
 	code, out, errs := runCLI(t, env, "replicate", "start", "--source", src.DSN(), "--target", dst.DSN(), "--from", sourcePos(t, sc), "--source-addr", "127.0.0.1:1", "--timeout", "10s", "--yes")
@@ -157,10 +157,7 @@ func slaveStatus(t *testing.T, c *dbconn.Conn, cols ...string) map[string]string
 // CHANGE MASTER, replication running over it. A CA the replica cannot
 // verify the source with fails clearly and leaves nothing behind.
 func TestReplicateStart_VerifyIdentity(t *testing.T) {
-	s := sandboxtest.New(t, sandbox.Options{Instances: 2})
-	src, dst := s.Instances[0], s.Instances[1]
-	sc, tc := adminConn(t, src), adminConn(t, dst)
-	env := pwEnv(src, dst)
+	src, dst, sc, tc, env := twoServers(t)
 	ca, wrong := src.CAFile(), sandboxtest.OtherCA(t)
 
 	// dbshift's own connections use the global flags.
