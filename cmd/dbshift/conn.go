@@ -48,13 +48,25 @@ type FormatFlag struct {
 	Format string `name:"format" enum:"text,json" default:"text" help:"Output format (${enum})."`
 }
 
-// open connects; a failure is exit code 2 with the server named.
+// open connects with the global TLS flags unless spec has its own; a
+// failure is exit code 2 with the server named.
 func (app *App) open(spec dbconn.Spec) (*dbconn.Conn, error) {
-	c, err := dbconn.Open(app.Ctx, spec, app.Log)
+	c, err := dbconn.Open(app.Ctx, app.withTLS(spec), app.Log)
 	if err != nil {
 		return nil, &ExitError{Code: 2, Err: err}
 	}
 	return c, nil
+}
+
+// withTLS fills in the global --tls and --tls-ca where spec has none.
+func (app *App) withTLS(spec dbconn.Spec) dbconn.Spec {
+	if spec.TLS == "" {
+		spec.TLS = app.TLS
+	}
+	if spec.TLSCA == "" {
+		spec.TLSCA = app.TLSCA
+	}
+	return spec
 }
 
 // openPair connects to a source and a target; close closes both.

@@ -23,6 +23,8 @@ import (
 // own file; its Run method receives the *App.
 type CLI struct {
 	LogLevel string `name:"log-level" enum:"debug,info,warn,error" default:"info" help:"Diagnostics on stderr at this level (${enum})."`
+	TLS      string `name:"tls" enum:"disabled,preferred,required,verify-ca,verify-identity,off" default:"preferred" help:"TLS to every server dbshift connects to, and for the replication it sets up (${enum}; off = disabled). preferred falls back to plaintext with a warning; required does not verify the certificate; verify-ca checks it against --tls-ca; verify-identity also checks the host name."`
+	TLSCA    string `name:"tls-ca" type:"existingfile" placeholder:"FILE" help:"PEM file of the CA(s) verify-ca/verify-identity trust (default: the system pool); on RDS, the RDS CA bundle (global-bundle.pem)."`
 
 	Preflight    PreflightCmd    `cmd:"" help:"Check a source (and target) before any migration work."`
 	Position     PositionCmd     `cmd:"" help:"Print (with --stop: stop and print) the source coordinates a replica has executed."`
@@ -52,6 +54,10 @@ type App struct {
 	Stderr io.Writer
 	Stdin  *os.File
 	Log    *slog.Logger
+	// TLS and TLSCA are the global --tls and --tls-ca: app.open applies
+	// them to every connection that does not set its own.
+	TLS   string
+	TLSCA string
 }
 
 // ExitError carries the process exit code: 1 when a check or a wait failed,
@@ -123,6 +129,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		Stderr: stderr,
 		Stdin:  stdin,
 		Log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		TLS:    cli.TLS,
+		TLSCA:  cli.TLSCA,
 	}
 	if err := kctx.Run(app); err != nil {
 		if !errors.Is(err, errReported) {

@@ -39,7 +39,6 @@ type ReplayCmd struct {
 	Format              string        `name:"format" enum:"text,csv,json,html" default:"text" help:"Report format (${enum}); --compare: text or json."`
 	Out                 string        `name:"out" help:"Write the report to this file instead of stdout."`
 	AllowWrites         bool          `name:"allow-writes" help:"Also run statements that may write (and drop READ ONLY sessions). Never against production."`
-	TLS                 string        `name:"tls" enum:"preferred,required,off" default:"preferred" help:"TLS to the servers (${enum}); off for a like-for-like comparison with a benchmark client that does not use it."`
 	ClientProcs         string        `name:"client-procs" default:"auto" help:"CPUs the load test's client may use (GOMAXPROCS): a number, all, or auto (1 when the target is on this machine, so the client takes as little CPU from the server as it can; all otherwise)."`
 }
 
@@ -75,12 +74,12 @@ func (c *ReplayCmd) Run(app *App) error {
 			return usage("--compare reports as text or json")
 		}
 		n := c.Concurrency[0]
-		a, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, TLS: c.TLS, KeepSessionDefaults: true, MaxOpen: n + 1}, app.Log)
+		a, err := dbconn.Open(app.Ctx, app.withTLS(dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, KeepSessionDefaults: true, MaxOpen: n + 1}), app.Log)
 		if err != nil {
 			return err
 		}
 		defer a.Close()
-		b, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "compare", DSN: c.Compare, PasswordFile: c.ComparePasswordFile, TLS: c.TLS, KeepSessionDefaults: true, MaxOpen: n + 1}, app.Log)
+		b, err := dbconn.Open(app.Ctx, app.withTLS(dbconn.Spec{Role: "compare", DSN: c.Compare, PasswordFile: c.ComparePasswordFile, KeepSessionDefaults: true, MaxOpen: n + 1}), app.Log)
 		if err != nil {
 			return err
 		}
@@ -114,7 +113,7 @@ func (c *ReplayCmd) Run(app *App) error {
 	connect := func(ctx context.Context, n int) (*sql.DB, error) {
 		// DialSendOnRead: one read(2) per statement instead of a read that
 		// finds nothing, a poller wake-up and a second read.
-		conn, err := dbconn.Open(ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, TLS: c.TLS, KeepSessionDefaults: true, MaxOpen: n, Dial: dbconn.DialSendOnRead}, app.Log)
+		conn, err := dbconn.Open(ctx, app.withTLS(dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, KeepSessionDefaults: true, MaxOpen: n, Dial: dbconn.DialSendOnRead}), app.Log)
 		if err != nil {
 			return nil, err
 		}

@@ -25,14 +25,17 @@ type ReplicateStartCmd struct {
 	ReplUser   string        `name:"repl-user" default:"dbshift_repl" help:"Replication account to create on the source."`
 	ReplHost   string        `name:"repl-host" help:"Host pattern of the replication account (default: the target's address)."`
 	SourceAddr string        `name:"source-addr" placeholder:"HOST:PORT" help:"Address the target must use to reach the source, when it differs from the DSN's."`
-	TLS        string        `name:"tls" enum:"required,preferred,off" default:"preferred" help:"TLS for replication (${enum})."`
+	ReplTLSCA  string        `name:"repl-tls-ca" placeholder:"PATH" help:"CA file the target's server process reads to verify the source under --tls verify-ca/verify-identity: a path on the target's machine (default: --tls-ca, right when dbshift runs there)."`
 	Timeout    time.Duration `name:"timeout" default:"30s" help:"How long to wait for both threads to run."`
 	Yes        bool          `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
 }
 
 func (c *ReplicateStartCmd) Run(app *App) error {
-	o := replication.SetupOptions{ReplUser: c.ReplUser, ReplHost: c.ReplHost, SourceAddr: c.SourceAddr, TLS: c.TLS, StartTimeout: c.Timeout}
+	o := replication.SetupOptions{ReplUser: c.ReplUser, ReplHost: c.ReplHost, SourceAddr: c.SourceAddr, TLS: app.TLS, TLSCA: c.ReplTLSCA, StartTimeout: c.Timeout}
+	if o.TLSCA == "" {
+		o.TLSCA = app.TLSCA
+	}
 	if c.From != "" {
 		co, err := replication.ParseFilePos(c.From)
 		if err != nil {
@@ -63,8 +66,8 @@ func (c *ReplicateStartCmd) Run(app *App) error {
 	if c.Format == "json" {
 		return app.printJSON(res)
 	}
-	fmt.Fprintf(app.Stdout, "replicating: %s <- %s:%d from %s (tls %v, user %s, target read-only: %s)\n",
-		tgt, res.SourceHost, res.SourcePort, res.From, res.TLS, res.ReplUser, res.ReadOnly)
+	fmt.Fprintf(app.Stdout, "replicating: %s <- %s:%d from %s (tls %v, %s, user %s, target read-only: %s)\n",
+		tgt, res.SourceHost, res.SourcePort, res.From, res.TLS, res.TLSMode, res.ReplUser, res.ReadOnly)
 	return nil
 }
 

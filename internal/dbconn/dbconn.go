@@ -6,7 +6,6 @@ package dbconn
 
 import (
 	"context"
-	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -36,8 +35,11 @@ type Spec struct {
 	// variable DBSHIFT_<ROLE>_PASSWORD, then the DSN.
 	Password     string
 	PasswordFile string
-	// TLS: "off", "preferred" (default) or "required".
-	TLS string
+	// TLS is a mode (TLSDisabled .. TLSVerifyIdentity; "" is preferred,
+	// "off" an alias of disabled). TLSCA is the PEM file of the CA(s) the
+	// verify modes trust; empty: the system pool.
+	TLS   string
+	TLSCA string
 	// KeepSessionDefaults skips pinning sql_mode/time_zone: replay wants the
 	// server's and the recorded session's own settings.
 	KeepSessionDefaults bool
@@ -59,7 +61,9 @@ type Conn struct {
 	// @@hostname) so two DSNs for one server are caught.
 	ServerID uint32
 	Hostname string
-	cfg      *mysql.Config
+	// TLS: the session is encrypted (the server reports an Ssl_cipher).
+	TLS bool
+	cfg *mysql.Config
 }
 
 // Error is a failure to reach or log in to a server; the CLI maps it to
@@ -106,18 +110,15 @@ func Open(ctx context.Context, spec Spec, log *slog.Logger) (*Conn, error) {
 		cfg.Params["time_zone"] = "'+00:00'"
 		cfg.Params["sql_mode"] = "'STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'"
 	}
-	switch spec.TLS {
-	case "", "preferred":
-		// The driver's "preferred" tries TLS and falls back when the server
-		// offers none. Verification is skipped: sandbox and RDS certs are
-		// rarely in the system pool; use "required" with a proper CA config.
-		cfg.TLSConfig = "preferred"
-	case "required":
-		cfg.TLS = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
-	case "off":
+	mode, err := ParseTLSMode(spec.TLS)
+	if err != nil {
+		return nil, &Error{Role: spec.Role, Addr: cfg.Addr, Err: err}
+	}
+	if cfg.TLS, cfg.AllowFallbackToPlaintext, err = tlsConfig(mode, spec.TLSCA, cfg.Addr); err != nil {
+		return nil, &Error{Role: spec.Role, Addr: cfg.Addr, Err: err}
+	}
+	if cfg.TLS == nil {
 		cfg.TLSConfig = "false"
-	default:
-		return nil, &Error{Role: spec.Role, Addr: cfg.Addr, Err: fmt.Errorf("unknown TLS mode %q (off, preferred, required)", spec.TLS)}
 	}
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
@@ -134,7 +135,20 @@ func Open(ctx context.Context, spec Spec, log *slog.Logger) (*Conn, error) {
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		db.Close()
-		return nil, &Error{Role: spec.Role, Addr: cfg.Addr, Err: describe(err)}
+		return nil, &Error{Role: spec.Role, Addr: cfg.Addr, Err: describeTLS(describe(err), mode, spec.TLSCA)}
+	}
+	if c.TLS, err = sessionEncrypted(ctx, db); err != nil {
+		db.Close()
+		return nil, &Error{Role: spec.Role, Addr: cfg.Addr, Err: err}
+	}
+	switch {
+	case !c.TLS && mode != TLSDisabled && mode != TLSPreferred:
+		// The driver refuses this already; never trust that alone.
+		db.Close()
+		return nil, &Error{Role: spec.Role, Addr: cfg.Addr, Err: fmt.Errorf("the session is not encrypted and --tls %s was given", mode)}
+	case !c.TLS && mode == TLSPreferred && log != nil:
+		log.Warn("TLS preferred but the server offered none: this connection is in plaintext (passwords and data readable on the network); --tls required or verify-identity refuses instead",
+			"server", spec.Role+" "+cfg.Addr)
 	}
 	var version, comment string
 	var basedir sql.NullString

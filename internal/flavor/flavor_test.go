@@ -75,17 +75,26 @@ func TestChangeSourceSQL_ExactPerFlavor(t *testing.T) {
 	filePos := Source{Host: "10.0.0.5", Port: 3306, User: "repl", Password: "p'w\\d", File: "mysql-bin.000042", Pos: 1234, TLS: true}
 	gtid := Source{Host: "10.0.0.5", Port: 3306, User: "repl", Password: "pw", GTID: "0-1-100", TLS: false}
 	mysqlGTID := Source{Host: "h", Port: 3306, User: "repl", Password: "pw", GTID: "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5"}
+	// verify-ca names the CA file (on the replica's machine); verify-identity
+	// also checks the certificate's name against the host.
+	verifyCA := Source{Host: "db1.example.com", Port: 3306, User: "repl", Password: "pw", File: "b.000001", Pos: 4, TLS: true, TLSCA: "/etc/mysql/ca's.pem"}
+	verifyID := verifyCA
+	verifyID.TLSVerifyIdentity = true
 	cases := []struct {
 		flavor string
 		src    Source
 		want   []string
 	}{
-		{"mysql:5.7.44", filePos, []string{`CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\'w\\d', MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=1234, MASTER_SSL=1`}},
-		{"mysql:8.0.21", filePos, []string{`CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\'w\\d', MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=1234, MASTER_SSL=1, GET_MASTER_PUBLIC_KEY=1`}},
-		{"mysql:8.0.36", filePos, []string{`CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.5', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\'w\\d', SOURCE_LOG_FILE='mysql-bin.000042', SOURCE_LOG_POS=1234, SOURCE_SSL=1, GET_SOURCE_PUBLIC_KEY=1`}},
+		{"mysql:5.7.44", filePos, []string{`CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\'w\\d', MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=1234, MASTER_SSL=1, MASTER_SSL_CA='', MASTER_SSL_VERIFY_SERVER_CERT=0`}},
+		{"mysql:8.0.21", filePos, []string{`CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\'w\\d', MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=1234, MASTER_SSL=1, MASTER_SSL_CA='', MASTER_SSL_VERIFY_SERVER_CERT=0, GET_MASTER_PUBLIC_KEY=1`}},
+		{"mysql:8.0.36", filePos, []string{`CHANGE REPLICATION SOURCE TO SOURCE_HOST='10.0.0.5', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='p\'w\\d', SOURCE_LOG_FILE='mysql-bin.000042', SOURCE_LOG_POS=1234, SOURCE_SSL=1, SOURCE_SSL_CA='', SOURCE_SSL_VERIFY_SERVER_CERT=0, GET_SOURCE_PUBLIC_KEY=1`}},
 		{"mysql:8.4.3", mysqlGTID, []string{`CHANGE REPLICATION SOURCE TO SOURCE_HOST='h', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_AUTO_POSITION=1, SOURCE_SSL=0, GET_SOURCE_PUBLIC_KEY=1`}},
-		{"mariadb:10.11.6", filePos, []string{`CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\'w\\d', MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=1234, MASTER_USE_GTID=no, MASTER_SSL=1`}},
+		{"mariadb:10.11.6", filePos, []string{`CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='p\'w\\d', MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=1234, MASTER_USE_GTID=no, MASTER_SSL=1, MASTER_SSL_CA='', MASTER_SSL_VERIFY_SERVER_CERT=0`}},
 		{"mariadb:10.11.6", gtid, []string{`SET GLOBAL gtid_slave_pos = '0-1-100'`, `CHANGE MASTER TO MASTER_HOST='10.0.0.5', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_USE_GTID=slave_pos, MASTER_SSL=0`}},
+		{"mysql:5.7.44", verifyID, []string{`CHANGE MASTER TO MASTER_HOST='db1.example.com', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_LOG_FILE='b.000001', MASTER_LOG_POS=4, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/ca\'s.pem', MASTER_SSL_VERIFY_SERVER_CERT=1`}},
+		{"mysql:8.0.36", verifyCA, []string{`CHANGE REPLICATION SOURCE TO SOURCE_HOST='db1.example.com', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_LOG_FILE='b.000001', SOURCE_LOG_POS=4, SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/ca\'s.pem', SOURCE_SSL_VERIFY_SERVER_CERT=0, GET_SOURCE_PUBLIC_KEY=1`}},
+		{"mysql:8.4.3", verifyID, []string{`CHANGE REPLICATION SOURCE TO SOURCE_HOST='db1.example.com', SOURCE_PORT=3306, SOURCE_USER='repl', SOURCE_PASSWORD='pw', SOURCE_LOG_FILE='b.000001', SOURCE_LOG_POS=4, SOURCE_SSL=1, SOURCE_SSL_CA='/etc/mysql/ca\'s.pem', SOURCE_SSL_VERIFY_SERVER_CERT=1, GET_SOURCE_PUBLIC_KEY=1`}},
+		{"mariadb:10.11.6", verifyID, []string{`CHANGE MASTER TO MASTER_HOST='db1.example.com', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='pw', MASTER_LOG_FILE='b.000001', MASTER_LOG_POS=4, MASTER_USE_GTID=no, MASTER_SSL=1, MASTER_SSL_CA='/etc/mysql/ca\'s.pem', MASTER_SSL_VERIFY_SERVER_CERT=1`}},
 		{"rds-mysql:5.7.44", filePos, []string{`CALL mysql.rds_set_external_master('10.0.0.5', 3306, 'repl', 'p\'w\\d', 'mysql-bin.000042', 1234, 1)`}},
 		{"rds-mysql:8.0.36", filePos, []string{`CALL mysql.rds_set_external_master('10.0.0.5', 3306, 'repl', 'p\'w\\d', 'mysql-bin.000042', 1234, 1)`}},
 		{"rds-mysql:8.4.3", filePos, []string{`CALL mysql.rds_set_external_source('10.0.0.5', 3306, 'repl', 'p\'w\\d', 'mysql-bin.000042', 1234, 1)`}},
@@ -101,6 +110,11 @@ func TestChangeSourceSQL_ExactPerFlavor(t *testing.T) {
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s:\n got %q\nwant %q", c.flavor, got, c.want)
 		}
+	}
+	// RDS's procedures take no CA: a verifying mode must not silently
+	// become an unverified one.
+	if _, err := MustParse("rds-mysql:8.0.36").ChangeSourceSQL(verifyCA); err == nil {
+		t.Error("ChangeSourceSQL on RDS with a CA to verify against succeeded")
 	}
 	if _, err := MustParse("mysql:8.0.36").ChangeSourceSQL(Source{Host: "h", Port: 1, User: "u"}); err == nil {
 		t.Error("ChangeSourceSQL without coordinates succeeded")

@@ -92,9 +92,12 @@ type Source struct {
 	Pos      uint64
 	GTID     string
 	TLS      bool
-	// TLSCA is the CA file on the replica's machine; empty means trust
-	// without verification (the RDS procedures offer no more either).
+	// TLSCA is the CA file on the replica's machine, read by the replica's
+	// server process; empty means TLS without verification (the RDS
+	// procedures offer no more).
 	TLSCA string
+	// TLSVerifyIdentity also checks that the certificate names Host.
+	TLSVerifyIdentity bool
 }
 
 // ChangeSourceSQL returns the statements that point a replica at src. On
@@ -108,6 +111,9 @@ func (f Flavor) ChangeSourceSQL(src Source) ([]string, error) {
 		return nil, fmt.Errorf("replication needs a binlog file and position or a GTID set")
 	}
 	if f.RDS {
+		if src.TLSCA != "" || src.TLSVerifyIdentity {
+			return nil, fmt.Errorf("RDS's replication procedures take no CA: replication into RDS can be encrypted but not verified")
+		}
 		return f.rdsChangeSourceSQL(src, useGTID)
 	}
 	var stmts []string
@@ -138,10 +144,16 @@ func (f Flavor) ChangeSourceSQL(src Source) ([]string, error) {
 		}
 	}
 	if src.TLS {
-		opts = append(opts, kw+"_SSL=1")
-		if src.TLSCA != "" {
-			opts = append(opts, kw+"_SSL_CA="+Quote(src.TLSCA), kw+"_SSL_VERIFY_SERVER_CERT=1")
+		// Named every time: CHANGE MASTER keeps the SSL options it is not
+		// given (MariaDB keeps them even across RESET SLAVE ALL), so an
+		// earlier CA or verification would outlive the mode asked for.
+		// A CA makes the replica verify the chain (MySQL: VERIFY_CA, and
+		// MariaDB alike); VERIFY_SERVER_CERT adds the host name check.
+		verify := "0"
+		if src.TLSVerifyIdentity {
+			verify = "1"
 		}
+		opts = append(opts, kw+"_SSL=1", kw+"_SSL_CA="+Quote(src.TLSCA), kw+"_SSL_VERIFY_SERVER_CERT="+verify)
 	} else {
 		opts = append(opts, kw+"_SSL=0")
 	}

@@ -2,11 +2,9 @@ package replication
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
@@ -214,71 +212,6 @@ func WaitExecuted(ctx context.Context, replica *dbconn.Conn, co Coordinates, use
 		return fmt.Errorf("%s: %w %s after %s", replica, ErrWaitTimeout, co, timeout)
 	}
 	return nil
-}
-
-// Account is a replication user on the source.
-type Account struct {
-	User string
-	Host string
-	// Password is generated, handed to the replica in CHANGE MASTER and
-	// nowhere else.
-	Password string `json:"-"`
-	TLS      bool
-}
-
-// EnsureUser creates the least-privilege replication account on the source,
-// or gives an existing one a new password; either way the caller gets a
-// password that works and was never shown.
-func EnsureUser(ctx context.Context, source *dbconn.Conn, user, host string, requireTLS bool) (Account, error) {
-	pw, err := GeneratePassword(32)
-	if err != nil {
-		return Account{}, err
-	}
-	acct := Account{User: user, Host: host, Password: pw, TLS: requireTLS}
-	var n int
-	if err := source.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?", user, host).Scan(&n); err != nil {
-		return acct, fmt.Errorf("looking up %s@%s on %s: %w", user, host, source, err)
-	}
-	stmts := source.Flavor.CreateReplicationUserSQL(user, host, pw, requireTLS)
-	if n > 0 {
-		alter := "ALTER USER " + flavor.Quote(user) + "@" + flavor.Quote(host) + " IDENTIFIED BY " + flavor.Quote(pw)
-		if requireTLS {
-			alter += " REQUIRE SSL"
-		} else {
-			alter += " REQUIRE NONE"
-		}
-		stmts = []string{alter, stmts[1]}
-	}
-	for _, s := range stmts {
-		if _, err := source.DB.ExecContext(ctx, s); err != nil {
-			return acct, fmt.Errorf("creating replication user %s@%s on %s: %w", user, host, source, redactErr(err, pw))
-		}
-	}
-	return acct, nil
-}
-
-// DropUser removes the replication account (abort, cleanup).
-func DropUser(ctx context.Context, source *dbconn.Conn, user, host string) error {
-	if _, err := source.DB.ExecContext(ctx, "DROP USER IF EXISTS "+flavor.Quote(user)+"@"+flavor.Quote(host)); err != nil {
-		return fmt.Errorf("dropping %s@%s on %s: %w", user, host, source, err)
-	}
-	return nil
-}
-
-const pwAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.~"
-
-// GeneratePassword returns n characters from crypto/rand.
-func GeneratePassword(n int) (string, error) {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(pwAlphabet)))
-	for i := range b {
-		k, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			return "", fmt.Errorf("generating a password: %w", err)
-		}
-		b[i] = pwAlphabet[k.Int64()]
-	}
-	return string(b), nil
 }
 
 // SetReadOnly fences or opens a server with SET GLOBAL. On RDS that is not

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dbshift/dbshift/internal/dbconn"
@@ -22,8 +23,12 @@ type SetupOptions struct {
 	// SourceAddr is host:port the target uses to reach the source, when it
 	// differs from the address dbshift dialed.
 	SourceAddr string
-	// TLS: "required", "preferred" (default) or "off".
-	TLS          string
+	// TLS is a dbconn TLS mode ("" is preferred, "off" disabled).
+	TLS string
+	// TLSCA is the CA file the target's server process reads to verify
+	// the source under verify-ca/verify-identity: a path on the target's
+	// machine, not dbshift's.
+	TLSCA        string
 	StartTimeout time.Duration
 }
 
@@ -34,6 +39,8 @@ type SetupResult struct {
 	From       Coordinates `json:"from"`
 	UseGTID    bool        `json:"use_gtid"`
 	TLS        bool        `json:"tls"`
+	TLSMode    string      `json:"tls_mode"`
+	TLSCA      string      `json:"tls_ca,omitempty"`
 	ReplUser   string      `json:"repl_user"`
 	ReadOnly   string      `json:"target_read_only"`
 	Status     Status      `json:"status"`
@@ -46,10 +53,14 @@ func (o SetupOptions) Actions(source, target *dbconn.Conn) []string {
 	if o.UseGTID {
 		from = "GTID " + o.From.GTID
 	}
+	caNote := ""
+	if o.TLSCA != "" {
+		caNote = ", CA file on the target's machine: " + o.TLSCA
+	}
 	return []string{
 		fmt.Sprintf("create or re-key replication user '%s'@'%s' (REPLICATION SLAVE, REPLICATION CLIENT) on %s", o.ReplUser, o.ReplHost, source),
 		fmt.Sprintf("set %s read-only", target),
-		fmt.Sprintf("point %s at the source from %s and start replication", target, from),
+		fmt.Sprintf("point %s at the source from %s and start replication (TLS %s%s)", target, from, o.TLS, caNote),
 	}
 }
 
@@ -71,10 +82,16 @@ func (o SetupOptions) withDefaults(target *dbconn.Conn) SetupOptions {
 
 // Setup creates the replication account on the source, fences the target
 // read-only, points it at the source from exactly the given coordinates and
-// starts replication, confirming both threads run.
-func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (SetupResult, error) {
+// starts replication, confirming both threads run. Every check comes before
+// the first change (a live replica, an account name that belongs to an
+// admin or a connected replica, a REQUIRE SSL that would be dropped), and a
+// failure after the first change undoes what was done: the account it
+// created is dropped, read_only is put back, a replica configuration it
+// made is reset. A re-keyed existing account keeps its new password: the
+// old one is not known, and no connected replica was using it.
+func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (res SetupResult, err error) {
 	o = o.withDefaults(target)
-	res := SetupResult{From: o.From, UseGTID: o.UseGTID}
+	res = SetupResult{From: o.From, UseGTID: o.UseGTID}
 	host, port := source.Host(), source.Port()
 	if o.SourceAddr != "" {
 		h, p, err := net.SplitHostPort(o.SourceAddr)
@@ -98,57 +115,103 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (Se
 	if err != nil {
 		return res, err
 	}
-	switch o.TLS {
-	case "required":
+	mode, err := dbconn.ParseTLSMode(o.TLS)
+	if err != nil {
+		return res, err
+	}
+	res.TLSMode = mode
+	switch mode {
+	case dbconn.TLSDisabled:
+	case dbconn.TLSPreferred:
+		res.TLS = offers
+	default:
 		if !offers {
-			return res, fmt.Errorf("%s offers no TLS and --tls required was given: configure ssl_cert/ssl_key on it or use --tls preferred", source)
+			return res, fmt.Errorf("%s offers no TLS and --tls %s was given: configure ssl_cert/ssl_key on it or use --tls preferred", source, mode)
 		}
 		res.TLS = true
-	case "preferred":
-		res.TLS = offers
-	case "off":
-	default:
-		return res, fmt.Errorf("unknown --tls %q (required, preferred, off)", o.TLS)
+	}
+	if dbconn.TLSVerifies(mode) {
+		switch {
+		case o.TLSCA == "":
+			return res, fmt.Errorf("--tls %s for replication needs a CA file for the target's server to verify %s with: give --tls-ca (or --repl-tls-ca, a path on the target's machine)", mode, source)
+		case target.Flavor.RDS:
+			return res, fmt.Errorf("%s is RDS: its replication procedures take no CA, so replication into it can be encrypted but not verified; use --tls required", target)
+		}
+		res.TLSCA = o.TLSCA
 	}
 	if !res.TLS && target.Flavor.RDS && target.Flavor.IsMySQL() && target.Flavor.AtLeast(8, 4, 0) {
 		// RDS documents that replication users on caching_sha2_password
 		// (8.4's default) need SOURCE_SSL=1 through its procedures.
 		return res, fmt.Errorf("%s is RDS for MySQL 8.4: replication into it needs TLS, and %s offers none or --tls off was given", target, source)
 	}
-	acct, err := EnsureUser(ctx, source, o.ReplUser, o.ReplHost, res.TLS)
-	if err != nil {
-		return res, err
-	}
-	res.ReplUser = fmt.Sprintf("'%s'@'%s'", acct.User, acct.Host)
-	switch err := SetReadOnly(ctx, target, true); err {
-	case nil:
-		res.ReadOnly = "set"
-	case ErrRDSReadOnly:
-		ro, rerr := ReadOnly(ctx, target)
-		if rerr != nil {
-			return res, rerr
-		}
-		res.ReadOnly = "parameter group: read_only=" + strconv.FormatBool(ro)
-	default:
-		return res, err
-	}
+	// Every check before anything changes.
 	st, err := ReadStatus(ctx, target)
 	if err != nil {
 		return res, err
 	}
-	if st.Configured && (st.IORunning == "Yes" || st.SQLRunning == "Yes") {
-		return res, fmt.Errorf("%s already replicates from %s:%d; stop it first (dbshift replicate stop)", target, st.SourceHost, st.SourcePort)
+	if st.Configured && (st.IORunning == "Yes" || st.IORunning == "Connecting" || st.SQLRunning == "Yes") {
+		return res, fmt.Errorf("%s already replicates from %s:%d (IO %s, SQL %s); nothing was changed: stop it first (dbshift replicate stop)", target, st.SourceHost, st.SourcePort, st.IORunning, st.SQLRunning)
 	}
-	src := flavor.Source{Host: host, Port: port, User: acct.User, Password: acct.Password, TLS: res.TLS}
+	wasReadOnly, err := ReadOnly(ctx, target)
+	if err != nil {
+		return res, err
+	}
+	existing, err := checkAccount(ctx, source, o.ReplUser, o.ReplHost, res.TLS, o.TLS)
+	if err != nil {
+		return res, err
+	}
+
+	// Acting from here on: a failure undoes, newest first, what was done.
+	var undo []func(context.Context) error
+	defer func() {
+		if err == nil {
+			return
+		}
+		// A fresh context: an interrupted setup must still be undone.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](uctx); uerr != nil {
+				err = fmt.Errorf("%w; undoing: %v", err, uerr)
+			}
+		}
+	}()
+	acct, err := ensureUser(ctx, source, o.ReplUser, o.ReplHost, res.TLS, existing)
+	if err != nil {
+		return res, err
+	}
+	if acct.Created {
+		undo = append(undo, func(ctx context.Context) error { return DropUser(ctx, source, acct.User, acct.Host) })
+	}
+	res.ReplUser = fmt.Sprintf("'%s'@'%s'", acct.User, acct.Host)
+	switch err = SetReadOnly(ctx, target, true); err {
+	case nil:
+		res.ReadOnly = "set"
+		if !wasReadOnly {
+			undo = append(undo, func(ctx context.Context) error { return SetReadOnly(ctx, target, false) })
+		}
+	case ErrRDSReadOnly:
+		res.ReadOnly = "parameter group: read_only=" + strconv.FormatBool(wasReadOnly)
+		err = nil
+	default:
+		return res, err
+	}
+	src := flavor.Source{Host: host, Port: port, User: acct.User, Password: acct.Password, TLS: res.TLS,
+		TLSCA: res.TLSCA, TLSVerifyIdentity: res.TLS && mode == dbconn.TLSVerifyIdentity}
 	if o.UseGTID {
 		src.GTID = o.From.GTID
 	} else {
 		src.File, src.Pos = o.From.File, o.From.Position
 	}
-	if err := Configure(ctx, target, src); err != nil {
+	if err = Configure(ctx, target, src); err != nil {
 		return res, err
 	}
-	res.Status, err = Start(ctx, target, o.StartTimeout)
+	if !st.Configured {
+		undo = append(undo, func(ctx context.Context) error { return Reset(ctx, target) })
+	}
+	if res.Status, err = Start(ctx, target, o.StartTimeout); err != nil && res.TLSCA != "" && strings.Contains(err.Error(), "SSL") {
+		err = fmt.Errorf("%w (--tls %s: the target's server verifies %s against %s, a file it reads on its own machine)", err, mode, source, res.TLSCA)
+	}
 	return res, err
 }
 

@@ -70,3 +70,7 @@ func ensureTLS(dir string) error {
 func writePEM(path, typ string, der []byte) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
 }
+
+// CAFile is the sandbox CA's certificate (PEM): what --tls-ca names to
+// verify the instances, whose certificate is for 127.0.0.1 and localhost.
+func (i *Instance) CAFile() string { return filepath.Join(i.sandbox, "tls", "ca.pem") }
