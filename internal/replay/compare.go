@@ -150,14 +150,15 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 	jobs := make(chan job, n*16)
 	errc := make(chan error, n)
 	var wg sync.WaitGroup
+	safeOnly := o.ReadOnly || !o.Policy.AllowWrites
 	for i := 0; i < n; i++ {
-		sa, err := newSession(ctx, a, o.ReadOnly)
+		sa, err := newSession(ctx, a, o.ReadOnly, safeOnly)
 		if err != nil {
 			close(jobs)
 			wg.Wait()
 			return nil, fmt.Errorf("host1: %w", err)
 		}
-		sb, err := newSession(ctx, b, o.ReadOnly)
+		sb, err := newSession(ctx, b, o.ReadOnly, safeOnly)
 		if err != nil {
 			sa.Close()
 			close(jobs)

@@ -82,14 +82,22 @@ const (
 	Run          Verdict = iota
 	SkipContext          // USE / session SET / transaction control: applied as context or meaningless alone
 	SkipFiltered         // not matched by --filter
-	SkipWrite            // a write without --allow-writes
+	SkipWrite            // not known to be read-only, without --allow-writes
 )
 
-// Decide classifies an event under the policy.
+// Decide classifies an event under the policy. Without AllowWrites only
+// SELECT, SHOW, EXPLAIN and DESCRIBE run, and session SETs that are not
+// querylog.SafeSessionSet count as writes: they are left out of the
+// sessions' context too (see session.apply).
 func (p Policy) Decide(ev querylog.Event) Verdict {
 	cls := querylog.Classify(ev.Query)
 	switch cls {
-	case querylog.ClassUse, querylog.ClassSession, querylog.ClassTxn:
+	case querylog.ClassSession:
+		if !p.AllowWrites && !querylog.SafeSessionSet(ev.Query) {
+			return SkipWrite
+		}
+		return SkipContext
+	case querylog.ClassUse, querylog.ClassTxn:
 		return SkipContext
 	case querylog.ClassWrite:
 		if !p.AllowWrites {
@@ -107,12 +115,16 @@ type session struct {
 	db       *sql.DB
 	conn     *sql.Conn
 	readOnly bool
+	// safeOnly applies only the log's session statements that are
+	// querylog.SafeSessionSet: "SET SESSION TRANSACTION READ WRITE" would
+	// undo readOnly, "SET sql_mode='', GLOBAL x=1" change the server.
+	safeOnly bool
 	curDB    string
 	cur      []string
 }
 
-func newSession(ctx context.Context, db *sql.DB, readOnly bool) (*session, error) {
-	s := &session{db: db, readOnly: readOnly}
+func newSession(ctx context.Context, db *sql.DB, readOnly, safeOnly bool) (*session, error) {
+	s := &session{db: db, readOnly: readOnly, safeOnly: safeOnly}
 	return s, s.connect(ctx)
 }
 
@@ -152,6 +164,9 @@ func (s *session) apply(ctx context.Context, ev querylog.Event) error {
 			}
 		}
 		for _, stmt := range ev.Session[len(s.cur):] {
+			if s.safeOnly && !querylog.SafeSessionSet(stmt) {
+				continue // counted as SkipWrite where the log ran it
+			}
 			if _, err := s.conn.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("session statement %q: %w", stmt, err)
 			}
