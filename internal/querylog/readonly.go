@@ -40,7 +40,7 @@ var safeValueFuncs = []string{"concat", "concat_ws", "replace", "if", "ifnull", 
 // literals, variables or the built-ins above.
 //
 // It is understood by a parser rather than by its first words: "SET
-// sql_mode=”, GLOBAL wait_timeout=78" is a session SET by its first word and
+// sql_mode=DEFAULT, GLOBAL wait_timeout=78" is a session SET by its first word and
 // changes the server. A statement the parser cannot read is not safe, and
 // neither is one with executable comments (/*!...*/, /*M!...*/), which this
 // parser and the server could read differently.
