@@ -207,3 +207,40 @@ func quoteIdent(s string) string {
 	}
 	return string(append(b, '`'))
 }
+
+// HasQuery reads the logs up to their first statement: a replay of a log
+// with none (empty, garbage, the wrong file) would report "0 queries" as if
+// the server had answered them all. When there is none, st counts the lines
+// read.
+func (s Source) HasQuery() (found bool, st querylog.Stats, err error) {
+	r := s.open()
+	_, err = r.Next()
+	st = r.Close()
+	if errors.Is(err, io.EOF) {
+		return false, st, nil
+	}
+	return err == nil, st, err
+}
+
+// Room is how many connections a server has and has in use.
+type Room struct{ Max, InUse int64 }
+
+// Free is how many more connections the server accepts.
+func (r Room) Free() int64 { return r.Max - r.InUse }
+
+// ConnectionRoom reads max_connections and Threads_connected, not counting
+// the connection it asks on: a replay that opens more connections than the
+// server has left fails part-way with "Too many connections" (1040), after
+// it has taken every connection the applications had.
+func ConnectionRoom(ctx context.Context, db *sql.DB) (Room, error) {
+	var r Room
+	if err := db.QueryRowContext(ctx, "SELECT @@max_connections").Scan(&r.Max); err != nil {
+		return r, fmt.Errorf("read max_connections: %w", err)
+	}
+	var name string
+	if err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Threads_connected'").Scan(&name, &r.InUse); err != nil {
+		return r, fmt.Errorf("read Threads_connected: %w", err)
+	}
+	r.InUse = max(r.InUse-1, 0)
+	return r, nil
+}
