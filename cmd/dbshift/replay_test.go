@@ -37,6 +37,8 @@ func TestReplayCmd_CompareExitCodeAndLoadCSV(t *testing.T) {
 	sameLog := filepath.Join(dir, "same.log")
 	os.WriteFile(diffLog, []byte("\t\t3 Connect\tapp@web on cli\n\t\t3 Query\tselect id from t\n"), 0o600)
 	os.WriteFile(sameLog, []byte("\t\t3 Connect\tapp@web on cli\n\t\t3 Query\tselect id from same\n"), 0o600)
+	secretLog := filepath.Join(dir, "secret.log")
+	os.WriteFile(secretLog, []byte("\t\t3 Connect\tapp@web on cli\n\t\t3 Query\tselect id from t where password('s3cret-cmp') <> ''\n"), 0o600)
 	emptyLog := filepath.Join(dir, "empty.log")
 	garbageLog := filepath.Join(dir, "garbage.log")
 	failLog := filepath.Join(dir, "fail.log")
@@ -56,6 +58,8 @@ func TestReplayCmd_CompareExitCodeAndLoadCSV(t *testing.T) {
 		{"difference", []string{"--log", diffLog, "--compare", s.Instance(2).DSN(), "--concurrency", "1"}, 1, "row_count", ""},
 		{"no difference", []string{"--log", sameLog, "--compare", s.Instance(2).DSN(), "--concurrency", "1"}, 0, "No differences.", ""},
 		{"load csv", []string{"--log", sameLog, "--concurrency", "1,2", "--trials", "2", "--format", "csv"}, 0, "\n2,2,2,0,", ""},
+		{"difference with a password", []string{"--log", secretLog, "--compare", s.Instance(2).DSN()}, 1, "password(", ""},
+		{"difference with a password json", []string{"--log", secretLog, "--compare", s.Instance(2).DSN(), "--format", "json"}, 1, "password(", ""},
 		{"empty log", []string{"--log", emptyLog, "--concurrency", "1"}, 1, "", "no query"},
 		{"garbage log", []string{"--log", garbageLog, "--concurrency", "1"}, 1, "", "no query"},
 		{"garbage log compared", []string{"--log", garbageLog, "--compare", s.Instance(2).DSN()}, 1, "", "no query"},
@@ -73,6 +77,9 @@ func TestReplayCmd_CompareExitCodeAndLoadCSV(t *testing.T) {
 			code := run(context.Background(), args, nil, &out, &errb)
 			if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(errb.String(), tc.errs) {
 				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, out.String(), errb.String())
+			}
+			if strings.Contains(out.String()+errb.String(), "s3cret-cmp") {
+				t.Errorf("a password in the log was printed:\n%s", out.String())
 			}
 			if strings.Contains(out.String()+errb.String(), s.Instance(1).Password) {
 				t.Error("a password was printed")

@@ -122,45 +122,65 @@ func lockingRead(q string) bool {
 	return found
 }
 
-// eachWord calls f with each word (letters, digits, _ and $) of q outside
-// quoted strings, quoted identifiers and comments, until f returns false.
-// The text of an executable comment (/*!50001 ... */) is code to the server
-// and is read as words.
+// eachWord calls f with each word of q (see scan) until f returns false.
 func eachWord(q string, f func(string) bool) {
+	scan(q, func(k tokKind, i, j int) bool { return k != tokWord || f(q[i:j]) })
+}
+
+type tokKind int
+
+const (
+	tokWord   tokKind = iota // letters, digits, _ and $ (also non-ASCII)
+	tokString                // '...' or "..." with its quotes
+	tokIdent                 // `...` with its quotes
+	tokPunct                 // one other byte
+)
+
+// scan calls f with each token of q, as q[i:j], outside comments, until f
+// returns false. The text of an executable comment (/*!50001 ... */) is code
+// to the server and is scanned as tokens.
+func scan(q string, f func(k tokKind, i, j int) bool) {
 	for i := 0; i < len(q); {
 		c := q[i]
+		k, j := tokPunct, i+1
 		switch {
-		case c == '\'' || c == '"' || c == '`':
-			i = skipQuoted(q, i)
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			i++
+			continue
+		case c == '\'' || c == '"':
+			k, j = tokString, skipQuoted(q, i)
+		case c == '`':
+			k, j = tokIdent, skipQuoted(q, i)
 		case strings.HasPrefix(q[i:], "/*!") || strings.HasPrefix(q[i:], "/*M!"):
 			i += strings.IndexByte(q[i:], '!') + 1
 			for i < len(q) && q[i] >= '0' && q[i] <= '9' {
 				i++
 			}
+			continue
 		case strings.HasPrefix(q[i:], "/*"):
 			end := strings.Index(q[i+2:], "*/")
 			if end < 0 {
 				return
 			}
 			i += end + 4
+			continue
 		case c == '#' || strings.HasPrefix(q[i:], "--") && (i+2 == len(q) || q[i+2] <= ' '):
 			end := strings.IndexByte(q[i:], '\n')
 			if end < 0 {
 				return
 			}
 			i += end + 1
+			continue
 		case isWordByte(c):
-			j := i
+			k = tokWord
 			for j < len(q) && isWordByte(q[j]) {
 				j++
 			}
-			if !f(q[i:j]) {
-				return
-			}
-			i = j
-		default:
-			i++
 		}
+		if !f(k, i, j) {
+			return
+		}
+		i = j
 	}
 }
 

@@ -135,7 +135,13 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 		for _, d := range diffs {
 			i := slices.IndexFunc(g.Diffs, func(x DiffExample) bool { return x.Kind == d.Kind })
 			if i < 0 {
-				d.Count = 1
+				// The example is printed: a logged CREATE USER or
+				// PASSWORD('...') must not put a password in the report,
+				// nor a syntax error that quotes the statement.
+				d.Count, d.Query = 1, querylog.RedactSecrets(d.Query)
+				if d.Kind == DiffError {
+					d.Detail = querylog.RedactSecrets(d.Detail)
+				}
 				g.Diffs = append(g.Diffs, d)
 			} else {
 				g.Diffs[i].Count++
