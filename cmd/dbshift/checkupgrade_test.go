@@ -90,6 +90,7 @@ func TestCheckUpgrade_ExitCodesAndReport(t *testing.T) {
 		"2024-05-01T10:00:00.200000Z\t   12 Query\tSELECT id FROM orders WHERE placed = '2024-02-29'\n" +
 		"2024-05-01T10:00:00.300000Z\t   12 Query\tSET sql_mode = 'NO_AUTO_CREATE_USER'\n" +
 		"2024-05-01T10:00:00.400000Z\t   12 Query\tSELECT `rank`.id FROM `rank`\n" +
+		"2024-05-01T10:00:00.450000Z\t   12 Query\tSELECT id FROM orders WHERE PASSWORD('s3cret-pw') = 'x'\n" +
 		"2024-05-01T10:00:00.500000Z\t   12 Quit\t\n"
 	if err := os.WriteFile(logPath, []byte(logText), 0o600); err != nil {
 		t.Fatal(err)
@@ -110,8 +111,12 @@ func TestCheckUpgrade_ExitCodesAndReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &withLog); err != nil {
 		t.Fatal(err)
 	}
-	if withLog.QueryLog.Queries != 5 {
-		t.Errorf("queries read %d, want 5", withLog.QueryLog.Queries)
+	if withLog.QueryLog.Queries != 6 {
+		t.Errorf("queries read %d, want 6", withLog.QueryLog.Queries)
+	}
+	textCode, text, _ := runCLI(t, env, append(args, "--query-log", logPath)...)
+	if textCode != 1 || !strings.Contains(text, "PASSWORD(") || strings.Contains(out+text, "s3cret-pw") {
+		t.Errorf("a logged password is printed, or the statement is not (exit %d):\n%s\n%s", textCode, out, text)
 	}
 	var dates, modes, words int
 	for _, f := range withLog.Findings {

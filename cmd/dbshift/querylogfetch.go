@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	awsprov "github.com/dbshift/dbshift/internal/provider/aws"
 )
@@ -30,6 +34,17 @@ func (c *QuerylogFetchCmd) Run(app *App) error {
 	if err != nil {
 		return usage("--since: %v", err)
 	}
+	where := c.Endpoint
+	if where == "" {
+		where = "the RDS API"
+		if c.Region != "" {
+			where += " in " + c.Region
+		}
+	}
+	fmt.Fprintf(app.Stderr, "querylog: fetching the %s log of %s from %s\n", c.Log, c.Instance, where)
+	if err := c.probe(app, where); err != nil {
+		return err
+	}
 	p, err := awsprov.New(app.Ctx, awsprov.Config{Region: c.Region, Profile: c.Profile, Endpoint: c.Endpoint, Logger: app.Log})
 	if err != nil {
 		return usage("%v", err)
@@ -49,6 +64,35 @@ func (c *QuerylogFetchCmd) Run(app *App) error {
 	fmt.Fprintf(app.Stderr, "querylog: %d bytes of the %s log of %s in %s\n", n, c.Log, c.Instance, c.Out)
 	return nil
 }
+
+// probe asks for the instance once, with one retry and a time limit: the
+// download's own client retries ten times with backoff (meant for throttling
+// during a long download), which kept an unreachable endpoint silent for
+// nearly two minutes before it said anything.
+func (c *QuerylogFetchCmd) probe(app *App, where string) error {
+	p, err := awsprov.New(app.Ctx, awsprov.Config{Region: c.Region, Profile: c.Profile, Endpoint: c.Endpoint, Logger: app.Log,
+		RetryMaxAttempts: 2, RetryMaxBackoff: time.Second})
+	if err != nil {
+		return usage("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(app.Ctx, probeTimeout)
+	defer cancel()
+	_, err = p.DescribeInstance(ctx, c.Instance)
+	var send *smithyhttp.RequestSendError
+	switch {
+	case app.Ctx.Err() != nil:
+		return app.Ctx.Err()
+	case errors.As(err, &send) || ctx.Err() != nil:
+		return usage("cannot reach %s: %v", where, err)
+	case err != nil:
+		return failed("%v", err)
+	}
+	return nil
+}
+
+// probeTimeout bounds the first call: connect, TLS and an answer to one
+// small request.
+const probeTimeout = 20 * time.Second
 
 // fetchToFile downloads into a temporary file next to out and renames it,
 // so out never holds half a log that a later replay would take for all.

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +117,28 @@ func TestQuerylogFetch_Errors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a failed fetch left %s: %v", out, err)
+	}
+}
+
+// An endpoint nobody listens on: a progress line at once, and exit 2 within
+// seconds, not after the SDK's ten retries (113 s).
+func TestQuerylogFetch_UnreachableEndpoint(t *testing.T) {
+	_, env := fetchEnv(t)
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"querylog", "fetch", "--instance", "prod", "--log", "general", "--endpoint", endpoint}, nil, &out, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "general log of prod") || !strings.Contains(errb.String(), "cannot reach") || ctx.Err() != nil {
+		t.Errorf("exit %d (want 2, before the test's deadline: %v)\nstderr:\n%s", code, ctx.Err(), errb.String())
 	}
 }
 

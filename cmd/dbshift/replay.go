@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,7 +33,7 @@ type ReplayCmd struct {
 	ComparePasswordFile string        `name:"compare-password-file" type:"existingfile" help:"File holding the compare server's password."`
 	Concurrency         []int         `name:"concurrency" default:"1,4,16,64" help:"Concurrency levels (comma-separated); --compare uses the first."`
 	Trials              int           `name:"trials" default:"3" help:"Trials per level, each on fresh connections."`
-	Filter              string        `name:"filter" enum:"select,read,all" default:"select" help:"Statements to run: select, read (also SHOW/DESCRIBE/EXPLAIN) or all."`
+	Filter              string        `name:"filter" help:"Statements to run: select, read (also SHOW/DESCRIBE/EXPLAIN) or all (default: select, all with --allow-writes)."`
 	Limit               int64         `name:"limit" help:"Stop each trial after this many statements."`
 	Duration            time.Duration `name:"duration" help:"Stop each trial after this long."`
 	Speed               string        `name:"speed" default:"max" help:"max, or a factor of the recorded pace (1.0 keeps the log's inter-arrival times)."`
@@ -43,7 +44,16 @@ type ReplayCmd struct {
 }
 
 func (c *ReplayCmd) Run(app *App) error {
-	kind, filter, err := logOptions(c.Type, c.Filter)
+	filterName := c.Filter
+	if filterName == "" {
+		// --allow-writes asks for the writes: a default that filtered them
+		// out compared only the reads and said "No differences".
+		filterName = "select"
+		if c.AllowWrites {
+			filterName = "all"
+		}
+	}
+	kind, filter, err := logOptions(c.Type, filterName)
 	if err != nil {
 		return err
 	}
@@ -61,6 +71,11 @@ func (c *ReplayCmd) Run(app *App) error {
 		return err
 	}
 	src := replay.Source{Paths: c.Log, Kind: kind}
+	if found, st, err := src.HasQuery(); err != nil {
+		return failed("reading the log: %v", err)
+	} else if !found {
+		return failed("no query found in %s (%d lines, %d unparsed); see dbshift querylog extract", strings.Join(c.Log, ", "), st.Lines, st.Unparsed)
+	}
 	policy := replay.Policy{Filter: filter, AllowWrites: c.AllowWrites}
 	out, closeOut, err := c.output(app)
 	if err != nil {
@@ -84,6 +99,11 @@ func (c *ReplayCmd) Run(app *App) error {
 			return err
 		}
 		defer b.Close()
+		for _, conn := range []*dbconn.Conn{a, b} {
+			if err := checkRoom(app.Ctx, conn, n); err != nil {
+				return err
+			}
+		}
 		res, err := replay.Compare(app.Ctx, src, a.DB, b.DB, replay.CompareOptions{
 			Concurrency: n, Policy: policy, Limit: c.Limit, ReadOnly: !c.AllowWrites, Progress: onProgress,
 		})
@@ -99,8 +119,14 @@ func (c *ReplayCmd) Run(app *App) error {
 		if err := closeOut(); err != nil {
 			return err
 		}
-		if res.HasDiffs() {
-			return failed("%d queries differ between %s and %s", res.Stats.QueriesWithDiffs, a, b)
+		st := res.Stats
+		switch compared := st.QueriesNoDiffs + st.QueriesWithDiffs + st.QueriesWithErrors; {
+		case res.HasDiffs():
+			return failed("%d queries differ between %s and %s", st.QueriesWithDiffs, a, b)
+		case compared == 0:
+			return failed("nothing was compared: of %d queries read, %d are not read-only (--allow-writes runs them) and %d were filtered out or context", st.QueriesRead, st.NotSelect, st.QueriesFiltered)
+		case st.QueriesWithErrors == compared:
+			return failed("every one of the %d queries compared failed, with the same error on both servers", compared)
 		}
 		return nil
 	}
@@ -109,6 +135,9 @@ func (c *ReplayCmd) Run(app *App) error {
 		if ran, err := reexecQuietSysmon(app); ran {
 			return err
 		}
+	}
+	if err := c.checkTargetRoom(app); err != nil {
+		return err
 	}
 	connect := func(ctx context.Context, n int) (*sql.DB, error) {
 		// DialSendOnRead: one read(2) per statement instead of a read that
@@ -132,7 +161,57 @@ func (c *ReplayCmd) Run(app *App) error {
 	if err := replay.WriteLoad(out, res, c.Format); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	return closeOut()
+	if err := closeOut(); err != nil {
+		return err
+	}
+	return loadVerdict(app, res)
+}
+
+// loadVerdict fails a load test that measured nothing: no statement run, or
+// every one failed (the wrong database, missing grants, a server that
+// refuses the log's syntax). Some failures are reported and are not fatal:
+// a log holds statements that failed in production too.
+func loadVerdict(app *App, res *replay.LoadResult) error {
+	var run, errs, skipped, notRO int64
+	for _, l := range res.Levels {
+		for _, t := range l.Trials {
+			run += t.Queries
+			errs += t.Errors
+			skipped += t.Skipped
+			notRO += t.NotReadOnly
+		}
+	}
+	switch {
+	case run == 0:
+		return failed("no statement was run: %d skipped, %d of them not read-only (--allow-writes runs them)", skipped, notRO)
+	case errs == run:
+		return failed("every one of the %d statements run failed; see errors by code in the report", run)
+	case errs > 0:
+		app.Log.Warn("statements failed; see errors by code in the report", "failed", errs, "run", run)
+	}
+	return nil
+}
+
+// checkTargetRoom refuses a --concurrency the target has no connections
+// for, before the first trial.
+func (c *ReplayCmd) checkTargetRoom(app *App) error {
+	conn, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, TLS: c.TLS, MaxOpen: 1}, app.Log)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return checkRoom(app.Ctx, conn, slices.Max(c.Concurrency))
+}
+
+func checkRoom(ctx context.Context, conn *dbconn.Conn, n int) error {
+	room, err := replay.ConnectionRoom(ctx, conn.DB)
+	if err != nil {
+		return fmt.Errorf("%s: %w", conn, err)
+	}
+	if int64(n) > room.Free() {
+		return usage("--concurrency %d: %s has max_connections %d with %d in use, room for %d replay connections", n, conn, room.Max, room.InUse, room.Free())
+	}
+	return nil
 }
 
 // quietSysmon keeps the Go runtime's sysmon thread out of its deep sleep.

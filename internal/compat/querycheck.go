@@ -21,6 +21,8 @@ import (
 
 	// The parser needs a value-expression driver to build literals.
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/dbshift/dbshift/internal/querylog"
 )
 
 // Query is one logged statement.
@@ -292,6 +294,8 @@ func (s *shard) record(h hit, fp, text string) *Finding {
 	k := groupKey{h.check, fp, h.object}
 	f, ok := s.groups[k]
 	if !ok {
+		// Redacted before the cut, which could split a literal.
+		text = querylog.RedactSecrets(text)
 		if len(text) > maxExample {
 			text = text[:maxExample] + "..."
 		}

@@ -29,9 +29,9 @@ func (c Class) String() string {
 }
 
 // Classify looks at the leading keywords of a statement. It is a cheap
-// lexical check for filtering millions of log events, not a parser; replay
-// also runs sessions READ ONLY so a misclassified write is refused by the
-// server.
+// lexical check for filtering millions of log events, not a parser (which
+// reads only what the words cannot say: WITH, SafeSessionSet); replay also
+// runs sessions READ ONLY so a misclassified write is refused by the server.
 func Classify(q string) Class {
 	q = skipSpaceAndComments(q)
 	for strings.HasPrefix(q, "(") {
@@ -40,14 +40,31 @@ func Classify(q string) Class {
 	kw := firstWord(q)
 	switch kw {
 	case "select", "with", "values", "table":
+		// INTO OUTFILE/DUMPFILE writes a file, which a READ ONLY session
+		// does not refuse (MariaDB 11). Matched anywhere in the text, even
+		// in a string: under NO_BACKSLASH_ESCAPES a lexer that honours
+		// backslashes would be fooled about where strings end.
 		if containsFold(q, "outfile") || containsFold(q, "dumpfile") {
 			return ClassWrite
 		}
-		if kw == "with" && !containsFold(q, "select") {
+		if kw == "with" && !withIsSelect(q) {
+			return ClassWrite
+		}
+		// A locking read writes nothing but holds row locks that stall the
+		// replication applier on a target, and MariaDB refuses FOR UPDATE
+		// in a READ ONLY session (1792): not a read for replay.
+		if lockingRead(q) {
 			return ClassWrite
 		}
 		return ClassSelect
-	case "show", "describe", "desc", "explain", "help":
+	case "show", "help":
+		return ClassRead
+	case "describe", "desc", "explain":
+		// MySQL's EXPLAIN ANALYZE runs the statement it explains.
+		rest := skipSpaceAndComments(q[len(kw):])
+		if firstWord(rest) == "analyze" && Classify(rest[len("analyze"):]) != ClassSelect {
+			return ClassWrite
+		}
 		return ClassRead
 	case "use":
 		return ClassUse

@@ -344,10 +344,67 @@ func TestClassify(t *testing.T) {
 		{"INSERT INTO t VALUES (1)", ClassWrite},
 		{"BEGIN", ClassTxn},
 		{"frobnicate", ClassWrite},
+		{"select * from t for update", ClassWrite},
+		{"SELECT * FROM t WHERE id = 1 FOR SHARE", ClassWrite},
+		{"select * from t lock in share mode", ClassWrite},
+		{"select * from t /*!50000 FOR UPDATE */", ClassWrite},
+		{"select 'ready for update' as `for update` from t", ClassSelect},
+		{"select 1 -- for update", ClassSelect},
+		{"select 'it''s', \"a\\\" for update\" from t", ClassSelect},
+		{"select 1 into dumpfile '/tmp/x'", ClassWrite},
+		{"WITH x AS (SELECT 1) UPDATE t, x SET t.a = 1", ClassWrite},
+		{"WITH x AS (SELECT 1) DELETE FROM t", ClassWrite},
+		{"with recursive r(n) as (select 1 union all select n+1 from r where n < 3) select * from r", ClassSelect},
+		{"EXPLAIN ANALYZE SELECT * FROM t", ClassRead},
+		{"explain analyze delete from t", ClassWrite},
+		{"EXPLAIN DELETE FROM t", ClassRead}, // EXPLAIN without ANALYZE does not run it
+		{"describe t", ClassRead},
 	}
 	for _, tc := range cases {
 		if got := Classify(tc.q); got != tc.want {
 			t.Errorf("Classify(%q) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
+
+func TestSafeSessionSet(t *testing.T) {
+	for _, tc := range []struct {
+		q    string
+		safe bool
+	}{
+		{"SET NAMES utf8mb4", true},
+		{"SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci", true},
+		{"SET CHARACTER SET utf8", true},
+		{"SET character_set_results = NULL", true},
+		{"set session sql_mode = 'ANSI_QUOTES'", true},
+		{"SET @@session.time_zone = '+00:00', autocommit = 1", true},
+		{"SET LOCAL collation_connection = utf8mb4_bin", true},
+		{"SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')", true},
+		{"SET @x = 1, @y = 'a'", true},
+		{"SET GLOBAL max_connections = 77", false},
+		{"SET @@global.wait_timeout = 77", false},
+		{"SET sql_mode = '', GLOBAL wait_timeout = 78", false},
+		{"SET sql_mode = '', @@GLOBAL.wait_timeout = 78", false},
+		{"SET SESSION TRANSACTION READ WRITE", false},
+		{"SET TRANSACTION READ WRITE", false},
+		{"SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", false},
+		{"SET wait_timeout = 10", false}, // not on the list
+		{"SET @@tx_read_only = 0", false},
+		{"SET sql_mode = (SELECT f())", false},
+		{"SET @x = touch()", false},
+		{"SET @x = db.touch()", false},
+		{"SET PERSIST max_connections = 77", false},
+		{"SET STATEMENT max_statement_time = 1 FOR SELECT 1", false},
+		{"SET PASSWORD = 'x'", false},
+		{"SET ROLE ALL", false},
+		{"SET NAMES utf8 /*!, GLOBAL wait_timeout = 78 */", false},
+		{"SET NAMES utf8 /*M!, GLOBAL wait_timeout = 78 */", false},
+		{"SET sql_mode = ''; SET GLOBAL wait_timeout = 78", false},
+		{"SELECT 1", false},
+		{"SET", false},
+	} {
+		if got := SafeSessionSet(tc.q); got != tc.safe {
+			t.Errorf("SafeSessionSet(%q) = %v, want %v", tc.q, got, tc.safe)
 		}
 	}
 }

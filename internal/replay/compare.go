@@ -135,7 +135,13 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 		for _, d := range diffs {
 			i := slices.IndexFunc(g.Diffs, func(x DiffExample) bool { return x.Kind == d.Kind })
 			if i < 0 {
-				d.Count = 1
+				// The example is printed: a logged CREATE USER or
+				// PASSWORD('...') must not put a password in the report,
+				// nor a syntax error that quotes the statement.
+				d.Count, d.Query = 1, querylog.RedactSecrets(d.Query)
+				if d.Kind == DiffError {
+					d.Detail = querylog.RedactSecrets(d.Detail)
+				}
 				g.Diffs = append(g.Diffs, d)
 			} else {
 				g.Diffs[i].Count++
@@ -150,14 +156,15 @@ func Compare(ctx context.Context, src Source, a, b *sql.DB, o CompareOptions) (*
 	jobs := make(chan job, n*16)
 	errc := make(chan error, n)
 	var wg sync.WaitGroup
+	safeOnly := o.ReadOnly || !o.Policy.AllowWrites
 	for i := 0; i < n; i++ {
-		sa, err := newSession(ctx, a, o.ReadOnly)
+		sa, err := newSession(ctx, a, o.ReadOnly, safeOnly)
 		if err != nil {
 			close(jobs)
 			wg.Wait()
 			return nil, fmt.Errorf("host1: %w", err)
 		}
-		sb, err := newSession(ctx, b, o.ReadOnly)
+		sb, err := newSession(ctx, b, o.ReadOnly, safeOnly)
 		if err != nil {
 			sa.Close()
 			close(jobs)

@@ -67,15 +67,19 @@ type ErrorCount struct {
 
 // Trial is the outcome of one pass over the log at one concurrency.
 type Trial struct {
-	Queries  int64         `json:"queries"`
-	Errors   int64         `json:"errors"`
-	ByCode   []ErrorCount  `json:"errors_by_code,omitempty"`
-	Skipped  int64         `json:"skipped"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
-	QPS      float64       `json:"qps"`
-	Latency  Latency       `json:"latency"`
-	histo    *hdrhistogram.Histogram
-	Unparsed int64 `json:"unparsed_lines"`
+	Queries int64        `json:"queries"`
+	Errors  int64        `json:"errors"`
+	ByCode  []ErrorCount `json:"errors_by_code,omitempty"`
+	Skipped int64        `json:"skipped"`
+	// NotReadOnly counts the statements of Skipped that were left out as
+	// not known to be read-only (writes, SET GLOBAL, CALL, ...), without
+	// --allow-writes.
+	NotReadOnly int64         `json:"skipped_not_read_only"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	QPS         float64       `json:"qps"`
+	Latency     Latency       `json:"latency"`
+	histo       *hdrhistogram.Histogram
+	Unparsed    int64 `json:"unparsed_lines"`
 }
 
 // Latency summarises a histogram, in microseconds.
@@ -166,7 +170,7 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 	sessions := make([]*session, n)
 	for i := range workers {
 		workers[i] = &worker{histo: newHisto(), byCode: map[uint16]int64{}}
-		s, err := newSession(ctx, db, o.ReadOnly)
+		s, err := newSession(ctx, db, o.ReadOnly, o.ReadOnly || !o.Policy.AllowWrites)
 		if err != nil {
 			for _, s := range sessions[:i] {
 				s.Close()
@@ -222,7 +226,7 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 	if err := ctx.Err(); err != nil {
 		return Trial{}, err
 	}
-	tr := Trial{Queries: done.Load(), Errors: errs.Load(), Skipped: skipped, Elapsed: elapsed,
+	tr := Trial{Queries: done.Load(), Errors: errs.Load(), Skipped: skipped.all, NotReadOnly: skipped.notReadOnly, Elapsed: elapsed,
 		histo: newHisto(), Unparsed: st.Unparsed}
 	codes := map[uint16]int64{}
 	for _, w := range workers {
@@ -242,8 +246,11 @@ func runTrial(ctx context.Context, src Source, connect Connect, n, trial int, o 
 	return tr, nil
 }
 
+// skipCounts counts the statements a trial did not run.
+type skipCounts struct{ all, notReadOnly int64 }
+
 // feed streams the log into the job queue, pacing it when o.Speed > 0.
-func feed(ctx context.Context, src Source, o LoadOptions, jobs chan<- batch, start time.Time) (skipped int64, st querylog.Stats, err error) {
+func feed(ctx context.Context, src Source, o LoadOptions, jobs chan<- batch, start time.Time) (skipped skipCounts, st querylog.Stats, err error) {
 	s := src.open()
 	defer func() { st = s.Close() }()
 	var sent int64
@@ -278,8 +285,11 @@ func feed(ctx context.Context, src Source, o LoadOptions, jobs chan<- batch, sta
 		if err != nil {
 			return skipped, st, err
 		}
-		if o.Policy.Decide(ev) != Run {
-			skipped++
+		if v := o.Policy.Decide(ev); v != Run {
+			skipped.all++
+			if v == SkipWrite {
+				skipped.notReadOnly++
+			}
 			continue
 		}
 		if o.Speed > 0 && !ev.Time.IsZero() {

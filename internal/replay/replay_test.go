@@ -77,6 +77,7 @@ func TestReplay_RealServers(t *testing.T) {
 	t.Run("CompareDifferences", func(t *testing.T) { testCompareDifferences(t, a, b) })
 	t.Run("LoadKeepsContext", func(t *testing.T) { testLoadKeepsContext(t, a, s.Instance(1)) })
 	t.Run("ReadOnlySessionsRefuseWrites", func(t *testing.T) { testReadOnly(t, s.Instance(1)) })
+	t.Run("ReadOnlyReplayRunsOnlyReads", func(t *testing.T) { testReadOnlyReplay(t, a, b, s.Instance(1)) })
 	t.Run("SpeedKeepsRecordedPace", func(t *testing.T) { testSpeed(t, s.Instance(1)) })
 	t.Run("RealServerLogsParse", func(t *testing.T) { testRealServerLogs(t, a) })
 }
@@ -281,6 +282,78 @@ func testReadOnly(t *testing.T, inst *sandbox.Instance) {
 	tr := res.Levels[0].Trials[0]
 	if tr.Errors != 1 || !slices.Equal(tr.ByCode, []ErrorCount{{1792, 1}}) {
 		t.Errorf("a write in a READ ONLY session: %+v", tr)
+	}
+}
+
+// testReadOnlyReplay: a log that changes server variables, turns its
+// session read-write and calls a stored function that writes. Replayed
+// without --allow-writes, by the load test and by the comparison, nothing of
+// it reaches the server.
+func testReadOnlyReplay(t *testing.T, a, b *dbconn.Conn, inst *sandbox.Instance) {
+	setup := "DROP DATABASE IF EXISTS rot;\nCREATE DATABASE rot;\nUSE rot;\nCREATE TABLE audit (id int auto_increment primary key);\n" +
+		"CREATE FUNCTION touch() RETURNS INT DETERMINISTIC MODIFIES SQL DATA BEGIN INSERT INTO audit VALUES (NULL); RETURN 1; END;\n"
+	execScript(t, a.DB, setup)
+	execScript(t, b.DB, setup)
+	log := writeLog(t, "\t\t5 Connect\tapp@web on rot\n"+
+		"\t\t5 Query\tSET GLOBAL max_connections = 77\n"+
+		"\t\t5 Query\tSET @@global.wait_timeout = 77\n"+
+		"\t\t5 Query\tSET sql_mode = '', GLOBAL wait_timeout = 78\n"+ // a session SET with a global part
+		"\t\t5 Query\tSET SESSION TRANSACTION READ WRITE\n"+
+		"\t\t5 Query\tSET NAMES utf8mb4\n"+
+		"\t\t5 Query\tselect touch()\n"+
+		"\t\t5 Query\tselect * from audit for update\n"+
+		"\t\t5 Query\tselect count(*) from audit\n")
+	type vars struct{ maxConn, wait, rows int }
+	read := func(c *dbconn.Conn) vars {
+		t.Helper()
+		var v vars
+		if err := c.DB.QueryRow("SELECT @@global.max_connections, @@global.wait_timeout, (SELECT COUNT(*) FROM rot.audit)").Scan(&v.maxConn, &v.wait, &v.rows); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	beforeA, beforeB := read(a), read(b)
+	if beforeA.maxConn == 77 || beforeA.wait == 77 || beforeA.wait == 78 {
+		t.Fatalf("the server already has the log's values: %+v", beforeA)
+	}
+	t.Cleanup(func() { // for the other subtests, should this one fail
+		for _, c := range []*dbconn.Conn{a, b} {
+			c.DB.Exec("SET GLOBAL max_connections = " + strconv.Itoa(beforeA.maxConn))
+			c.DB.Exec("SET GLOBAL wait_timeout = " + strconv.Itoa(beforeA.wait))
+		}
+	})
+	res, err := Load(context.Background(), Source{Paths: []string{log}}, dialer(inst), LoadOptions{
+		Concurrency: []int{1}, Trials: 1, Policy: Policy{Filter: querylog.FilterAll}, ReadOnly: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(a); got != beforeA {
+		t.Errorf("a read-only load test changed the server: before %+v, after %+v (trial %+v)", beforeA, got, res.Levels[0].Trials[0])
+	}
+	cmp, err := Compare(context.Background(), Source{Paths: []string{log}}, a.DB, b.DB, CompareOptions{Concurrency: 1, Policy: Policy{Filter: querylog.FilterAll}, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(a); got != beforeA {
+		t.Errorf("a read-only comparison changed host1: before %+v, after %+v", beforeA, got)
+	}
+	if got := read(b); got != beforeB {
+		t.Errorf("a read-only comparison changed host2: before %+v, after %+v", beforeB, got)
+	}
+	// Five statements are not read-only: the three SET GLOBAL, READ WRITE
+	// and the locking read. SET NAMES is context; the stored function's
+	// INSERT is refused by the session's READ ONLY (1792).
+	if tr := res.Levels[0].Trials[0]; tr.NotReadOnly != 5 || tr.Skipped != 6 || tr.Queries != 2 || !slices.Equal(tr.ByCode, []ErrorCount{{1792, 1}}) {
+		t.Errorf("load trial %+v", tr)
+	}
+	if want := (CompareStats{QueriesRead: 8, NotSelect: 5, QueriesFiltered: 1, QueriesNoDiffs: 1, QueriesWithErrors: 1}); cmp.Stats != want {
+		t.Errorf("compare stats %+v, want %+v", cmp.Stats, want)
+	}
+	var text bytes.Buffer
+	WriteLoad(&text, res, "text")
+	if !strings.Contains(text.String(), "not read-only") {
+		t.Errorf("the load report does not say how many statements were not read-only:\n%s", text.String())
 	}
 }
 

@@ -31,10 +31,10 @@ func WriteLoad(w io.Writer, r *LoadResult, format string) error {
 
 func writeLoadText(w io.Writer, r *LoadResult) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "concurrency\ttrial\tqueries\terrors\tskipped\tseconds\tqps\tmin ms\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors by code\t")
+	fmt.Fprintln(tw, "concurrency\ttrial\tqueries\terrors\tskipped\tnot read-only\tseconds\tqps\tmin ms\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors by code\t")
 	for _, l := range r.Levels {
 		for i, t := range l.Trials {
-			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.3f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Concurrency, i+1, t.Queries, t.Errors, t.Skipped,
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%.3f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Concurrency, i+1, t.Queries, t.Errors, t.Skipped, t.NotReadOnly,
 				t.Elapsed.Seconds(), t.QPS, ms(t.Latency.Min), ms(t.Latency.P50), ms(t.Latency.P95), ms(t.Latency.P99), ms(t.Latency.Max), codes(t.ByCode))
 		}
 	}
@@ -57,6 +57,7 @@ type levelSummary struct {
 	Concurrency               int
 	Trials                    int
 	Queries, Errors           int64
+	NotReadOnly               int64
 	TimeMin, TimeMed, TimeMax float64
 	QPSMin, QPSMed, QPSMax    float64
 	P50, P95, P99, Max        int64
@@ -68,6 +69,7 @@ func summariseLevel(l Level) levelSummary {
 	for _, t := range l.Trials {
 		s.Queries += t.Queries
 		s.Errors += t.Errors
+		s.NotReadOnly += t.NotReadOnly
 		times = append(times, t.Elapsed.Seconds())
 		qps = append(qps, t.QPS)
 	}
@@ -97,12 +99,12 @@ func maxF(v []float64) float64 {
 func writeLoadCSV(w io.Writer, r *LoadResult) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"concurrency", "trials", "queries", "errors", "seconds_min", "seconds_median", "seconds_max",
-		"qps_min", "qps_median", "qps_max", "p50_ms", "p95_ms", "p99_ms", "max_ms"})
+		"qps_min", "qps_median", "qps_max", "p50_ms", "p95_ms", "p99_ms", "max_ms", "skipped_not_read_only"})
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 	for _, l := range r.Levels {
 		s := summariseLevel(l)
 		cw.Write([]string{strconv.Itoa(s.Concurrency), strconv.Itoa(s.Trials), strconv.FormatInt(s.Queries, 10), strconv.FormatInt(s.Errors, 10),
-			f(s.TimeMin), f(s.TimeMed), f(s.TimeMax), f(s.QPSMin), f(s.QPSMed), f(s.QPSMax), ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max)})
+			f(s.TimeMin), f(s.TimeMed), f(s.TimeMax), f(s.QPSMin), f(s.QPSMed), f(s.QPSMax), ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), strconv.FormatInt(s.NotReadOnly, 10)})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -175,8 +177,8 @@ var loadHTML = template.Must(template.New("load").Funcs(template.FuncMap{"ms": m
 <html><head><meta charset="utf-8"><title>dbshift replay</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}svg{margin:1em 0}</style>
 </head><body><h1>dbshift replay — load test</h1><p>Generated {{.When}}.</p>
-<table><tr><th>concurrency</th><th>trials</th><th>queries</th><th>errors</th><th>QPS min / median / max</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th></tr>
-{{range .Rows}}<tr><td>{{.Concurrency}}</td><td>{{.Trials}}</td><td>{{.Queries}}</td><td>{{.Errors}}</td><td>{{printf "%.0f / %.0f / %.0f" .QPSMin .QPSMed .QPSMax}}</td><td>{{ms .P50}}</td><td>{{ms .P95}}</td><td>{{ms .P99}}</td><td>{{ms .Max}}</td></tr>
+<table><tr><th>concurrency</th><th>trials</th><th>queries</th><th>errors</th><th>QPS min / median / max</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>skipped, not read-only</th></tr>
+{{range .Rows}}<tr><td>{{.Concurrency}}</td><td>{{.Trials}}</td><td>{{.Queries}}</td><td>{{.Errors}}</td><td>{{printf "%.0f / %.0f / %.0f" .QPSMin .QPSMed .QPSMax}}</td><td>{{ms .P50}}</td><td>{{ms .P95}}</td><td>{{ms .P99}}</td><td>{{ms .Max}}</td><td>{{.NotReadOnly}}</td></tr>
 {{end}}</table>
 {{range .Charts}}<h2>{{.Title}}</h2>
 <svg xmlns="http://www.w3.org/2000/svg" width="560" height="260" viewBox="0 0 560 260">

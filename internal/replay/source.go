@@ -82,14 +82,22 @@ const (
 	Run          Verdict = iota
 	SkipContext          // USE / session SET / transaction control: applied as context or meaningless alone
 	SkipFiltered         // not matched by --filter
-	SkipWrite            // a write without --allow-writes
+	SkipWrite            // not known to be read-only, without --allow-writes
 )
 
-// Decide classifies an event under the policy.
+// Decide classifies an event under the policy. Without AllowWrites only
+// SELECT, SHOW, EXPLAIN and DESCRIBE run, and session SETs that are not
+// querylog.SafeSessionSet count as writes: they are left out of the
+// sessions' context too (see session.apply).
 func (p Policy) Decide(ev querylog.Event) Verdict {
 	cls := querylog.Classify(ev.Query)
 	switch cls {
-	case querylog.ClassUse, querylog.ClassSession, querylog.ClassTxn:
+	case querylog.ClassSession:
+		if !p.AllowWrites && !querylog.SafeSessionSet(ev.Query) {
+			return SkipWrite
+		}
+		return SkipContext
+	case querylog.ClassUse, querylog.ClassTxn:
 		return SkipContext
 	case querylog.ClassWrite:
 		if !p.AllowWrites {
@@ -107,12 +115,16 @@ type session struct {
 	db       *sql.DB
 	conn     *sql.Conn
 	readOnly bool
+	// safeOnly applies only the log's session statements that are
+	// querylog.SafeSessionSet: "SET SESSION TRANSACTION READ WRITE" would
+	// undo readOnly, "SET sql_mode='', GLOBAL x=1" change the server.
+	safeOnly bool
 	curDB    string
 	cur      []string
 }
 
-func newSession(ctx context.Context, db *sql.DB, readOnly bool) (*session, error) {
-	s := &session{db: db, readOnly: readOnly}
+func newSession(ctx context.Context, db *sql.DB, readOnly, safeOnly bool) (*session, error) {
+	s := &session{db: db, readOnly: readOnly, safeOnly: safeOnly}
 	return s, s.connect(ctx)
 }
 
@@ -152,6 +164,9 @@ func (s *session) apply(ctx context.Context, ev querylog.Event) error {
 			}
 		}
 		for _, stmt := range ev.Session[len(s.cur):] {
+			if s.safeOnly && !querylog.SafeSessionSet(stmt) {
+				continue // counted as SkipWrite where the log ran it
+			}
 			if _, err := s.conn.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("session statement %q: %w", stmt, err)
 			}
@@ -191,4 +206,41 @@ func quoteIdent(s string) string {
 		b = append(b, s[i])
 	}
 	return string(append(b, '`'))
+}
+
+// HasQuery reads the logs up to their first statement: a replay of a log
+// with none (empty, garbage, the wrong file) would report "0 queries" as if
+// the server had answered them all. When there is none, st counts the lines
+// read.
+func (s Source) HasQuery() (found bool, st querylog.Stats, err error) {
+	r := s.open()
+	_, err = r.Next()
+	st = r.Close()
+	if errors.Is(err, io.EOF) {
+		return false, st, nil
+	}
+	return err == nil, st, err
+}
+
+// Room is how many connections a server has and has in use.
+type Room struct{ Max, InUse int64 }
+
+// Free is how many more connections the server accepts.
+func (r Room) Free() int64 { return r.Max - r.InUse }
+
+// ConnectionRoom reads max_connections and Threads_connected, not counting
+// the connection it asks on: a replay that opens more connections than the
+// server has left fails part-way with "Too many connections" (1040), after
+// it has taken every connection the applications had.
+func ConnectionRoom(ctx context.Context, db *sql.DB) (Room, error) {
+	var r Room
+	if err := db.QueryRowContext(ctx, "SELECT @@max_connections").Scan(&r.Max); err != nil {
+		return r, fmt.Errorf("read max_connections: %w", err)
+	}
+	var name string
+	if err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Threads_connected'").Scan(&name, &r.InUse); err != nil {
+		return r, fmt.Errorf("read Threads_connected: %w", err)
+	}
+	r.InUse = max(r.InUse-1, 0)
+	return r, nil
 }
