@@ -195,7 +195,7 @@ func loadVerdict(app *App, res *replay.LoadResult) error {
 // checkTargetRoom refuses a --concurrency the target has no connections
 // for, before the first trial.
 func (c *ReplayCmd) checkTargetRoom(app *App) error {
-	conn, err := dbconn.Open(app.Ctx, dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, TLS: c.TLS, MaxOpen: 1}, app.Log)
+	conn, err := app.open(dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile, MaxOpen: 1})
 	if err != nil {
 		return err
 	}
