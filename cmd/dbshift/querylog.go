@@ -54,6 +54,10 @@ func (c *QuerylogExtractCmd) Run(app *App) error {
 	if total.Unparsed > 0 {
 		return failed("%d lines could not be parsed", total.Unparsed)
 	}
+	if total.Events == 0 {
+		// An empty file, or the wrong one: say so rather than print nothing.
+		return failed("no statement found in %d lines (--type %s, --filter %s)", total.Lines, c.Type, c.Filter)
+	}
 	return nil
 }
 

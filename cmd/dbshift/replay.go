@@ -66,6 +66,17 @@ func (c *ReplayCmd) Run(app *App) error {
 	if len(c.Concurrency) == 0 {
 		return usage("--concurrency: at least one level")
 	}
+	for _, n := range c.Concurrency {
+		if n < 1 {
+			return usage("--concurrency %d: each level must be at least 1", n)
+		}
+	}
+	if c.Trials < 1 {
+		return usage("--trials %d: must be at least 1", c.Trials)
+	}
+	if c.Duration < 0 {
+		return usage("--duration %s: must be positive", c.Duration)
+	}
 	procs, err := clientProcs(c.ClientProcs, c.Target)
 	if err != nil {
 		return err
