@@ -66,6 +66,13 @@ func (c *RunCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
+	// Reach the source before anything is created: an unreachable one is
+	// exit 2 with no half-started run left in the state directory.
+	src, err := dbconn.Open(app.Ctx, (&strategy.Env{Spec: s}).SourceSpec(), app.Log)
+	if err != nil {
+		return &ExitError{Code: exitCodeFor(err), Err: err}
+	}
+	src.Close()
 	var actions []string
 	for _, st := range p.Steps {
 		if st.Name == strategy.StepCutover && s.Cutover.Mode != "auto" {
@@ -98,7 +105,9 @@ func runSteps(app *App, st *migration.State, s *spec.Spec, resume bool) error {
 		fmt.Fprintf(app.Stdout, "target in sync. Cut over when ready:\n  dbshift cutover --state %s\n", st.Dir)
 		return nil
 	case err != nil:
-		return failed("run %s: %v (dbshift resume --state %s continues; dbshift abort --state %s undoes)", st.RunID, err, st.Dir, st.Dir)
+		// %w and exitCodeFor: a server that could not be reached mid-run
+		// is exit 2 too.
+		return &ExitError{Code: exitCodeFor(err), Err: fmt.Errorf("run %s: %w (dbshift resume --state %s continues; dbshift abort --state %s undoes)", st.RunID, err, st.Dir, st.Dir)}
 	}
 	fmt.Fprintf(app.Stdout, "run %s completed\n", st.RunID)
 	return nil

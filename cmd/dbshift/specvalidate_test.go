@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,42 @@ local: {sandbox_dir: ` + filepath.Join(dir, "instances") + `}
 	}
 	if b, err := os.ReadFile(filepath.Join(state, "spec.yaml")); err == nil && strings.Contains(string(b), pw) {
 		t.Errorf("the password reached %s", filepath.Join(state, "spec.yaml"))
+	}
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// TestRun_UnreachableSourceExits2: a server that cannot be reached is exit
+// 2 (like every other command), named, and run leaves no half-started run.
+func TestRun_UnreachableSourceExits2(t *testing.T) {
+	dir := t.TempDir()
+	addr := closedPort(t)
+	specPath := filepath.Join(dir, "spec.yaml")
+	body := `name: orders
+provider: local
+source: {dsn: "dbshift@tcp(` + addr + `)/"}
+target: {id: orders-new}
+local: {sandbox_dir: ` + filepath.Join(dir, "instances") + `}
+`
+	if err := os.WriteFile(specPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	code, _, stderr := runCLI(t, map[string]string{"DBSHIFT_SOURCE_PASSWORD": "x-unused-pw"}, "run", "-f", specPath, "--state", state, "--yes")
+	if code != 2 || !strings.Contains(stderr, "source "+addr) {
+		t.Errorf("run: exit %d, want 2 naming source %s:\n%s", code, addr, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(state, "run.journal")); !os.IsNotExist(err) {
+		t.Errorf("run could not reach the source but started a run: %v", err)
 	}
 }
