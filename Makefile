@@ -4,7 +4,22 @@
 GO ?= go
 PKGS := mariadb-server mariadb-backup mariadb-client haproxy nginx
 
-.PHONY: all build test demo deps vet bench clean
+.PHONY: all build test fuzz demo deps vet bench clean
+
+# Fuzz targets, PACKAGE:TARGET. `make test` runs each for FUZZTIME_TEST after
+# the unit tests (a smoke run on top of the seed corpus); `make fuzz` for
+# FUZZTIME each (scripts/fuzz.sh says where a failing input lands).
+FUZZ_TARGETS := \
+	./internal/querylog:FuzzGeneralLog \
+	./internal/querylog:FuzzSlowLog \
+	./internal/querylog:FuzzClassify \
+	./internal/compat:FuzzScanSQL \
+	./internal/compat:FuzzAnalyzer \
+	./internal/spec:FuzzParse \
+	./internal/dbconn:FuzzRedact \
+	./internal/replication:FuzzParseFilePos
+FUZZTIME ?= 2m
+FUZZTIME_TEST ?= 3s
 
 all: build
 
@@ -20,6 +35,10 @@ vet:
 
 test: deps vet
 	$(GO) test -count=1 -timeout 40m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_TEST)
+
+fuzz:
+	@GO=$(GO) scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 demo: deps build
 	scripts/demo.sh

@@ -104,7 +104,7 @@ func runCutover(app *App, srcSpec, tgtSpec dbconn.Spec, s *CutoverSettings, what
 
 // runCutoverConns runs (or resumes) the protocol on open connections.
 func runCutoverConns(app *App, src, tgt *dbconn.Conn, s *CutoverSettings, what string) error {
-	hooks, err := parseHooks(s.Hook)
+	hooks, err := hooksWithEnv(s.Hook, s.HookEnv)
 	if err != nil {
 		return err
 	}

@@ -24,13 +24,9 @@ type PlanCmd struct {
 }
 
 func (c *PlanCmd) Run(app *App) error {
-	s, err := spec.Load(c.File)
+	_, _, p, err := loadSpec(c.File)
 	if err != nil {
-		return usage("%v", err)
-	}
-	p, err := migration.NewPlan(s)
-	if err != nil {
-		return usage("%v", err)
+		return err
 	}
 	switch c.Format {
 	case "json":
@@ -47,19 +43,36 @@ type RunCmd struct {
 	Yes   bool   `name:"yes" help:"Do not ask for confirmation."`
 }
 
-func (c *RunCmd) Run(app *App) error {
-	b, err := os.ReadFile(c.File)
+// loadSpec reads, validates and plans a spec: plan and run call it both,
+// so plan refuses exactly what run would.
+func loadSpec(path string) ([]byte, *spec.Spec, *migration.Plan, error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return usage("reading spec: %v", err)
+		return nil, nil, nil, usage("reading spec: %v", err)
 	}
 	s, err := spec.Parse(b)
 	if err != nil {
-		return usage("%v", err)
+		return nil, nil, nil, usage("%v", err)
 	}
 	p, err := migration.NewPlan(s)
 	if err != nil {
-		return usage("%v", err)
+		return nil, nil, nil, usage("%v", err)
 	}
+	return b, s, p, nil
+}
+
+func (c *RunCmd) Run(app *App) error {
+	b, s, p, err := loadSpec(c.File)
+	if err != nil {
+		return err
+	}
+	// Reach the source before anything is created: an unreachable one is
+	// exit 2 with no half-started run left in the state directory.
+	src, err := dbconn.Open(app.Ctx, (&strategy.Env{Spec: s}).SourceSpec(), app.Log)
+	if err != nil {
+		return &ExitError{Code: exitCodeFor(err), Err: err}
+	}
+	src.Close()
 	var actions []string
 	for _, st := range p.Steps {
 		if st.Name == strategy.StepCutover && s.Cutover.Mode != "auto" {
@@ -92,7 +105,9 @@ func runSteps(app *App, st *migration.State, s *spec.Spec, resume bool) error {
 		fmt.Fprintf(app.Stdout, "target in sync. Cut over when ready:\n  dbshift cutover --state %s\n", st.Dir)
 		return nil
 	case err != nil:
-		return failed("run %s: %v (dbshift resume --state %s continues; dbshift abort --state %s undoes)", st.RunID, err, st.Dir, st.Dir)
+		// %w and exitCodeFor: a server that could not be reached mid-run
+		// is exit 2 too.
+		return &ExitError{Code: exitCodeFor(err), Err: fmt.Errorf("run %s: %w (dbshift resume --state %s continues; dbshift abort --state %s undoes)", st.RunID, err, st.Dir, st.Dir)}
 	}
 	fmt.Fprintf(app.Stdout, "run %s completed\n", st.RunID)
 	return nil
@@ -155,17 +170,15 @@ func providerCutover(ctx context.Context, prov provider.Provider, runID, targetI
 // specCutoverSettings maps the spec's cutover section onto the flags.
 func specCutoverSettings(s *spec.Spec, stateDir string) CutoverSettings {
 	c := CutoverSettings{
-		State: stateDir, MaxLag: s.Replication.MaxLag, CatchupTimeout: s.Cutover.CatchupTimeout, DrainTimeout: 10 * time.Second,
-		KillAfter: s.Cutover.KillAfter, FenceTimeout: 5 * time.Second, KeepReadOnly: s.Cutover.KeepReadOnly, Reverse: s.Cutover.Reverse,
+		State: stateDir, MaxLag: s.Replication.MaxLag, CatchupTimeout: s.Cutover.CatchupTimeout, DrainTimeout: s.Cutover.DrainTimeout,
+		KillAfter: s.Cutover.KillAfter, FenceTimeout: s.Cutover.FenceTimeout, KeepReadOnly: s.Cutover.KeepReadOnly, Reverse: s.Cutover.Reverse,
 		AppAccount: s.Cutover.AppAccounts, Yes: true,
-	}
-	if c.CatchupTimeout == 0 {
-		c.CatchupTimeout = 30 * time.Second
 	}
 	for _, h := range s.Cutover.Hooks {
 		c.Hook = append(c.Hook, h.Phase+"="+h.Command)
 	}
 	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch, s.AWS)
+	c.HookEnv = s.Cutover.HookEnv
 	if m := s.Maintenance; m != nil {
 		c.Window = &cutover.Window{On: m.On, ReadChecks: m.ReadChecks, WriteChecks: m.WriteChecks, Off: m.Off, PointBack: m.PointBack}
 	}

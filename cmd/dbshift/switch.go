@@ -23,6 +23,7 @@ type SwitchFlags struct {
 	AWSRegion      string        `name:"aws-region" help:"--switch route53: AWS region (default: the SDK's)."`
 	AWSProfile     string        `name:"aws-profile" help:"--switch route53: shared-config profile (default: the SDK's credential chain)."`
 	AWSEndpoint    string        `name:"aws-endpoint" help:"--switch route53: API endpoint override (a test server)."`
+	HookEnv        []string      `name:"hook-env" placeholder:"NAME" help:"Also pass this variable of dbshift's environment to the hooks and the --switch exec command (repeatable); they get only PATH, HOME, LANG, LC_*, TZ and the DBSHIFT_* phase and addresses otherwise."`
 	// AWSPoll is the first poll interval of the INSYNC wait (spec aws.poll_interval).
 	AWSPoll time.Duration `kong:"-"`
 }
@@ -40,7 +41,10 @@ func (s SwitchFlags) switcher(app *App) (switcher.Switcher, error) {
 		if s.SwitchCommand == "" {
 			return nil, usage("--switch exec needs --switch-command")
 		}
-		return execswitch.Shell(s.SwitchCommand, s.SwitchTimeout), nil
+		if err := checkHookEnv(s.HookEnv); err != nil {
+			return nil, err
+		}
+		return execswitch.Shell(s.SwitchCommand, s.SwitchTimeout).PassEnv(s.HookEnv), nil
 	case "route53":
 		if s.Route53Zone == "" || s.Route53Record == "" {
 			return nil, usage("--switch route53 needs --route53-zone and --route53-record")

@@ -3,11 +3,12 @@ package cutover
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dbshift/dbshift/internal/childenv"
 )
 
 // Hook phases, in the order a cutover meets them.
@@ -27,10 +28,14 @@ type Hook struct {
 	Phase   string
 	Command string // run by /bin/sh -c
 	Timeout time.Duration
+	// Env names variables of dbshift's environment the hook also gets
+	// (spec cutover.hook_env, --hook-env).
+	Env []string
 }
 
-// runHook runs the hooks of phase with the phase and both addresses in the
-// environment (never a password).
+// runHook runs the hooks of phase with the phase and both addresses in an
+// allow-listed environment (childenv): never dbshift's own, which may hold
+// passwords under any name.
 func runHook(ctx context.Context, hooks []Hook, phase, sourceAddr, targetAddr string) (string, error) {
 	var out strings.Builder
 	for _, h := range hooks {
@@ -48,7 +53,7 @@ func runHook(ctx context.Context, hooks []Hook, phase, sourceAddr, targetAddr st
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		cmd.WaitDelay = 2 * time.Second
-		cmd.Env = append(environWithoutSecrets(), "DBSHIFT_PHASE="+phase, "DBSHIFT_SOURCE_ADDR="+sourceAddr, "DBSHIFT_TARGET_ADDR="+targetAddr)
+		cmd.Env = childenv.Environ(h.Env, "DBSHIFT_PHASE="+phase, "DBSHIFT_SOURCE_ADDR="+sourceAddr, "DBSHIFT_TARGET_ADDR="+targetAddr)
 		b, err := cmd.CombinedOutput()
 		cancel()
 		out.Write(b)
@@ -67,18 +72,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "... (cut)"
-}
-
-// environWithoutSecrets is the environment less dbshift's password
-// variables, so a hook never sees a password.
-func environWithoutSecrets() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if (strings.HasPrefix(k, "DBSHIFT_") && strings.HasSuffix(k, "_PASSWORD")) || k == "MYSQL_PWD" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }

@@ -17,6 +17,10 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dbshift/dbshift/internal/childenv"
+	"github.com/dbshift/dbshift/internal/cutover"
+	"github.com/dbshift/dbshift/internal/dbconn"
 )
 
 // Spec is one migration.
@@ -75,10 +79,15 @@ type Cutover struct {
 	KeepReadOnly   bool          `yaml:"keep_read_only" json:"keep_read_only"`
 	Reverse        bool          `yaml:"reverse" json:"reverse"`
 	CatchupTimeout time.Duration `yaml:"catchup_timeout" json:"catchup_timeout"`
+	DrainTimeout   time.Duration `yaml:"drain_timeout" json:"drain_timeout"`
+	FenceTimeout   time.Duration `yaml:"fence_timeout" json:"fence_timeout"`
 	KillAfter      time.Duration `yaml:"kill_after" json:"kill_after"`
 	AppAccounts    []string      `yaml:"app_accounts" json:"app_accounts,omitempty"`
 	Switch         Switch        `yaml:"switch" json:"switch"`
 	Hooks          []Hook        `yaml:"hooks" json:"hooks,omitempty"`
+	// HookEnv names variables of dbshift's environment the hooks and the
+	// exec switch also get; they get no other (childenv).
+	HookEnv []string `yaml:"hook_env" json:"hook_env,omitempty"`
 }
 
 // Switch says how traffic moves.
@@ -155,7 +164,13 @@ func Load(path string) (*Spec, error) {
 
 // Parse reads and validates a spec.
 func Parse(b []byte) (*Spec, error) {
-	var s Spec
+	// Durations start at their defaults and the YAML overwrites what it
+	// names, so an explicit 0 stays 0 and is refused (it would mean "wait
+	// forever" with the source fenced), while an absent key keeps the default.
+	s := Spec{
+		Replication: Replication{MaxLag: time.Second, Timeout: time.Hour},
+		Cutover:     Cutover{CatchupTimeout: 30 * time.Second, DrainTimeout: 10 * time.Second, FenceTimeout: 5 * time.Second},
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
@@ -177,12 +192,6 @@ func (s *Spec) defaults() {
 	}
 	if s.Replication.TLS == "" {
 		s.Replication.TLS = "preferred"
-	}
-	if s.Replication.MaxLag == 0 {
-		s.Replication.MaxLag = time.Second
-	}
-	if s.Replication.Timeout == 0 {
-		s.Replication.Timeout = time.Hour
 	}
 	if s.Cutover.Mode == "" {
 		s.Cutover.Mode = "manual"
@@ -239,10 +248,12 @@ func (s *Spec) Validate() error {
 	if s.Source.DSN == "" {
 		bad("source.dsn: required")
 	}
-	if strings.Contains(s.Source.DSN, ":") && strings.Contains(s.Source.DSN, "@") {
-		if u, _, _ := strings.Cut(s.Source.DSN, "@"); strings.Contains(strings.TrimPrefix(u, "mysql://"), ":") {
-			bad("source.dsn: holds a password; reference it with password_env or password_file instead")
-		}
+	// Split the way the driver does (the password ends at the last '@'
+	// before the address): a user name holding '@' must not hide one.
+	if _, hasPassword, err := dbconn.ParseDSN(s.Source.DSN); err == nil && hasPassword {
+		bad("source.dsn: holds a password; reference it with password_env or password_file instead")
+	} else if err != nil && s.Source.DSN != "" {
+		bad("source.dsn: %v", err)
 	}
 	if s.Target.ID == "" {
 		bad("target.id: required")
@@ -272,10 +283,72 @@ func (s *Spec) Validate() error {
 			bad("target.kms_key_id: required to encrypt on aws")
 		}
 	}
+	s.validateCutover(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("spec: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// validateCutover checks what a run would otherwise only find at its
+// cutover, hours in: every duration that bounds a fence, hook phases and
+// the variables hooks may get, the accounts an account fence locks.
+func (s *Spec) validateCutover(bad func(format string, args ...any)) {
+	positive := []struct {
+		key string
+		d   time.Duration
+	}{
+		{"replication.max_lag", s.Replication.MaxLag},
+		{"replication.catchup_timeout", s.Replication.Timeout},
+		{"cutover.catchup_timeout", s.Cutover.CatchupTimeout},
+		{"cutover.drain_timeout", s.Cutover.DrainTimeout},
+		{"cutover.fence_timeout", s.Cutover.FenceTimeout},
+	}
+	for _, p := range positive {
+		if p.d <= 0 {
+			bad("%s: %s, want a duration > 0 (it bounds a wait, some with the source fenced)", p.key, p.d)
+		}
+	}
+	if s.Cutover.KillAfter < 0 {
+		bad("cutover.kill_after: %s, want a duration > 0, or 0 (the default) never to kill", s.Cutover.KillAfter)
+	}
+	if s.AWS.PollInterval < 0 {
+		bad("aws.poll_interval: %s, want a duration > 0, or leave it out for the default", s.AWS.PollInterval)
+	}
+	for i, h := range s.Cutover.Hooks {
+		if !slices.Contains(cutover.HookPhases, h.Phase) {
+			bad("cutover.hooks[%d].phase: unknown phase %q, want one of %s", i, h.Phase, strings.Join(cutover.HookPhases, ", "))
+		}
+		if strings.TrimSpace(h.Command) == "" {
+			bad("cutover.hooks[%d].command: required", i)
+		}
+	}
+	switch sw := s.Cutover.Switch; sw.Kind {
+	case "haproxy":
+		if sw.Socket == "" || sw.Backend == "" {
+			bad("cutover.switch: kind haproxy needs socket and backend")
+		}
+	case "exec":
+		if strings.TrimSpace(sw.Command) == "" {
+			bad("cutover.switch: kind exec needs command")
+		}
+	case "route53":
+		if sw.ZoneID == "" || sw.Record == "" {
+			bad("cutover.switch: kind route53 needs zone_id and record")
+		}
+	}
+	for i, a := range s.Cutover.AppAccounts {
+		if _, err := cutover.ParseAccount(a); err != nil {
+			bad("cutover.app_accounts[%d]: %v", i, err)
+		}
+	}
+	for i, n := range s.Cutover.HookEnv {
+		if err := childenv.CheckName(n); err != nil {
+			bad("cutover.hook_env[%d]: %v", i, err)
+		} else if n == s.Source.PasswordEnv {
+			bad("cutover.hook_env[%d]: %s is source.password_env: it is never passed to a command", i, n)
+		}
+	}
 }
 
 // Fingerprint hashes the parts of the spec that decide what a run creates

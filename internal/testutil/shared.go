@@ -12,13 +12,9 @@ import (
 // message when it is absent, so a plain clone still passes.
 func SharedTestdata(t testing.TB, elem ...string) string {
 	t.Helper()
-	dir := os.Getenv("DBSHIFT_SHARED_TESTDATA")
-	if dir == "" {
-		root, err := ModuleRoot()
-		if err != nil {
-			t.Skipf("shared testdata: %v", err)
-		}
-		dir = filepath.Join(root, "..", "shared", "testdata")
+	dir, err := sharedDir()
+	if err != nil {
+		t.Skipf("shared testdata: %v", err)
 	}
 	p := filepath.Join(append([]string{dir}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
@@ -29,6 +25,19 @@ func SharedTestdata(t testing.TB, elem ...string) string {
 		t.Fatalf("shared testdata: %v", err)
 	}
 	return abs
+}
+
+// sharedDir is $DBSHIFT_SHARED_TESTDATA, else ../shared/testdata beside the
+// module root.
+func sharedDir() (string, error) {
+	if dir := os.Getenv("DBSHIFT_SHARED_TESTDATA"); dir != "" {
+		return dir, nil
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "..", "shared", "testdata"), nil
 }
 
 // ModuleRoot walks up from the working directory to the folder holding go.mod.

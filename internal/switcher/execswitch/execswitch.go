@@ -1,8 +1,8 @@
 // Package execswitch switches traffic by running the operator's own command
 // (a DNS update, a config push, a load-balancer API call). The command learns
 // what to do from its environment: DBSHIFT_PHASE, DBSHIFT_FROM_ADDR and
-// DBSHIFT_TO_ADDR. No password ever reaches it: DBSHIFT_*_PASSWORD variables
-// of dbshift's own environment are removed.
+// DBSHIFT_TO_ADDR. No password ever reaches it: its environment is an
+// allow-list (childenv), never dbshift's own.
 package execswitch
 
 import (
@@ -10,13 +10,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/dbshift/dbshift/internal/childenv"
 	"github.com/dbshift/dbshift/internal/switcher"
 )
 
@@ -28,6 +28,7 @@ type Switcher struct {
 	argv    []string
 	shell   bool
 	timeout time.Duration
+	pass    []string
 
 	mu   sync.Mutex
 	runs []Run
@@ -43,6 +44,13 @@ func New(argv []string, timeout time.Duration) *Switcher {
 // Shell runs a command line with /bin/sh -c, for pipes and variables.
 func Shell(cmdline string, timeout time.Duration) *Switcher {
 	return &Switcher{argv: []string{"/bin/sh", "-c", cmdline}, shell: true, timeout: timeout}
+}
+
+// PassEnv also gives the command the variables named (spec
+// cutover.hook_env, --hook-env) from dbshift's environment.
+func (s *Switcher) PassEnv(names []string) *Switcher {
+	s.pass = append([]string(nil), names...)
+	return s
 }
 
 func (s *Switcher) Name() string { return "exec" }
@@ -115,7 +123,7 @@ func (s *Switcher) Exec(ctx context.Context, phase string, from, to switcher.End
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.argv[0], s.argv[1:]...)
-	cmd.Env = append(Environ(os.Environ()),
+	cmd.Env = childenv.Environ(s.pass,
 		"DBSHIFT_PHASE="+phase,
 		"DBSHIFT_FROM_NAME="+from.Name,
 		"DBSHIFT_FROM_ADDR="+from.Addr,
@@ -143,19 +151,6 @@ func (s *Switcher) Exec(ctx context.Context, phase string, from, to switcher.End
 		r.Err = fmt.Sprintf("%s phase: command failed: %v", phase, err)
 	}
 	return r
-}
-
-// Environ returns env without the variables that carry dbshift passwords.
-func Environ(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "DBSHIFT_") && strings.HasSuffix(name, "_PASSWORD") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // capped keeps the first maxOutput bytes written to it.

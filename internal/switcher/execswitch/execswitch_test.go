@@ -2,6 +2,7 @@ package execswitch_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +16,14 @@ var (
 	to   = switcher.Endpoint{Name: "db2", Addr: "127.0.0.1:3308"}
 )
 
-func TestSwitch_EnvironmentWithoutPasswords(t *testing.T) {
+func TestSwitch_AllowListEnvironment(t *testing.T) {
 	t.Setenv("DBSHIFT_SOURCE_PASSWORD", "s3cret-source")
 	t.Setenv("DBSHIFT_PROBE_PASSWORD", "s3cret-probe")
-	t.Setenv("UNRELATED", "kept")
-	sw := execswitch.Shell(`env | sort`, 10*time.Second)
+	t.Setenv("MYSQL_PWD", "s3cret-mysql")
+	t.Setenv("ORDERS_PW", "s3cret-orders") // a spec's password_env
+	t.Setenv("UNRELATED", "dropped")
+	t.Setenv("LB_TOKEN", "listed")
+	sw := execswitch.Shell(`env | sort`, 10*time.Second).PassEnv([]string{"LB_TOKEN"})
 	if err := sw.Switch(context.Background(), from, to); err != nil {
 		t.Fatal(err)
 	}
@@ -28,13 +32,15 @@ func TestSwitch_EnvironmentWithoutPasswords(t *testing.T) {
 		t.Fatalf("runs = %d", len(runs))
 	}
 	out := runs[0].Output
-	for _, want := range []string{"DBSHIFT_PHASE=switch\n", "DBSHIFT_FROM_ADDR=127.0.0.1:3307\n", "DBSHIFT_TO_ADDR=127.0.0.1:3308\n", "DBSHIFT_TO_NAME=db2\n", "UNRELATED=kept\n"} {
+	for _, want := range []string{"PATH=" + os.Getenv("PATH") + "\n", "DBSHIFT_PHASE=switch\n", "DBSHIFT_FROM_ADDR=127.0.0.1:3307\n", "DBSHIFT_TO_ADDR=127.0.0.1:3308\n", "DBSHIFT_TO_NAME=db2\n", "LB_TOKEN=listed\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("environment lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "s3cret") || strings.Contains(out, "_PASSWORD") {
-		t.Errorf("a password reached the command:\n%s", out)
+	for _, never := range []string{"s3cret", "_PASSWORD", "MYSQL_PWD", "ORDERS_PW", "UNRELATED"} {
+		if strings.Contains(out, never) {
+			t.Errorf("%s reached the command:\n%s", never, out)
+		}
 	}
 	if runs[0].ExitCode != 0 || runs[0].Err != "" {
 		t.Errorf("run = %+v", runs[0])
