@@ -42,6 +42,12 @@ type BufferpoolResizeCmd struct {
 }
 
 func (c *BufferpoolResizeCmd) Run(app *App) error {
+	if err := positive(durationFlag{"resize-timeout", c.Timeout}, durationFlag{"aws-poll-interval", c.AWSPoll}); err != nil {
+		return err
+	}
+	if err := notNegative(durationFlag{"max-p99", c.MaxP99}); err != nil {
+		return err
+	}
 	to, err := bufferpool.ParseSize(c.To)
 	if err != nil {
 		return usage("--to: %v", err)

@@ -161,18 +161,20 @@ func runCutoverConns(app *App, src, tgt *dbconn.Conn, s *CutoverSettings, what s
 // bound: a zero or negative timeout reads as "wait forever" to
 // MASTER_POS_WAIT and friends.
 func (s *CutoverSettings) check() error {
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{{"--max-lag", s.MaxLag}, {"--catchup-timeout", s.CatchupTimeout}, {"--drain-timeout", s.DrainTimeout}, {"--fence-timeout", s.FenceTimeout}} {
-		if d.v <= 0 {
-			return usage("%s %s: must be more than 0 (it bounds a wait while the source is fenced)", d.flag, d.v)
+	if err := positive(durationFlag{"max-lag", s.MaxLag}, durationFlag{"catchup-timeout", s.CatchupTimeout},
+		durationFlag{"drain-timeout", s.DrainTimeout}, durationFlag{"fence-timeout", s.FenceTimeout}, durationFlag{"switch-timeout", s.SwitchTimeout}); err != nil {
+		return err
+	}
+	if err := notNegative(durationFlag{"kill-after", s.KillAfter}); err != nil {
+		return err
+	}
+	for _, a := range s.AppAccount {
+		if _, err := cutover.ParseAccount(a); err != nil {
+			return usage("--app-account: %v", err)
 		}
 	}
-	if s.KillAfter < 0 {
-		return usage("--kill-after %s: must be 0 (never kill) or more", s.KillAfter)
-	}
-	return nil
+	_, err := hooksWithEnv(s.Hook, s.HookEnv)
+	return err
 }
 
 // resolveState gives a standalone cutover (or its rollback) a state

@@ -18,6 +18,9 @@ type PositionCmd struct {
 }
 
 func (c *PositionCmd) Run(app *App) error {
+	if err := positive(durationFlag{"drain-timeout", c.DrainTimeout}); err != nil {
+		return err
+	}
 	rep, err := app.open(dbconn.Spec{Role: "replica", DSN: c.Replica, PasswordFile: c.ReplicaPasswordFile})
 	if err != nil {
 		return err

@@ -17,6 +17,9 @@ type PreflightCmd struct {
 }
 
 func (c *PreflightCmd) Run(app *App) error {
+	if err := notNegative(durationFlag{"min-binlog-retention", c.MinRetention}); err != nil {
+		return err
+	}
 	src, err := app.open(c.spec())
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ type ReplicateStartCmd struct {
 }
 
 func (c *ReplicateStartCmd) Run(app *App) error {
+	if err := positive(durationFlag{"timeout", c.Timeout}); err != nil {
+		return err
+	}
 	o := replication.SetupOptions{ReplUser: c.ReplUser, ReplHost: c.ReplHost, SourceAddr: c.SourceAddr, TLS: app.TLS, TLSCA: c.ReplTLSCA, StartTimeout: c.Timeout}
 	if o.TLSCA == "" {
 		o.TLSCA = app.TLSCA
@@ -165,6 +168,12 @@ type ReplicateWaitCmd struct {
 }
 
 func (c *ReplicateWaitCmd) Run(app *App) error {
+	if err := positive(durationFlag{"max-lag", c.MaxLag}, durationFlag{"timeout", c.Timeout}); err != nil {
+		return err
+	}
+	if err := notNegative(durationFlag{"stable", c.Stable}); err != nil {
+		return err
+	}
 	tgt, err := app.open(c.TargetFlags.spec())
 	if err != nil {
 		return err

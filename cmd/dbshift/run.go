@@ -180,7 +180,7 @@ func specCutoverSettings(s *spec.Spec, stateDir string) CutoverSettings {
 	c.SwitchFlags = switchFlagsFromSpec(s.Cutover.Switch, s.AWS)
 	c.HookEnv = s.Cutover.HookEnv
 	if m := s.Maintenance; m != nil {
-		c.Window = &cutover.Window{On: m.On, ReadChecks: m.ReadChecks, WriteChecks: m.WriteChecks, Off: m.Off, PointBack: m.PointBack}
+		c.Window = &cutover.Window{On: m.On, ReadChecks: m.ReadChecks, WriteChecks: m.WriteChecks, Off: m.Off, PointBack: m.PointBack, Env: s.Cutover.HookEnv}
 	}
 	return c
 }

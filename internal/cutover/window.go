@@ -21,6 +21,9 @@ type Window struct {
 	// PointBack ends the window on the source instead of the target (a
 	// rehearsal, or checks that found a problem).
 	PointBack bool
+	// Env names the variables of dbshift's environment the commands get
+	// besides the allow-list (the spec's cutover.hook_env).
+	Env []string
 }
 
 // Window phases, in order; commands see the phase in DBSHIFT_PHASE.
@@ -45,7 +48,7 @@ func RunWindow(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 	o.defaults()
 	o.KeepReadOnly = true
 	o.Reverse = false
-	if err := runWindowHook(ctx, w.On, PhaseMaintenanceOn, source, target); err != nil {
+	if err := runWindowHook(ctx, w.On, w.Env, PhaseMaintenanceOn, source, target); err != nil {
 		return nil, fmt.Errorf("maintenance on: %w", err)
 	}
 	rep, err := Run(ctx, source, target, o)
@@ -56,12 +59,12 @@ func RunWindow(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 			return rep, fmt.Errorf("%w (maintenance mode left on)", err)
 		}
 		// The cutover backed out by itself: the source takes writes again.
-		if offErr := runWindowHook(ctx, w.Off, PhaseMaintenanceOff, source, target); offErr != nil {
+		if offErr := runWindowHook(ctx, w.Off, w.Env, PhaseMaintenanceOff, source, target); offErr != nil {
 			err = fmt.Errorf("%w; maintenance off: %v", err, offErr)
 		}
 		return rep, err
 	}
-	if err := runWindowHook(ctx, w.ReadChecks, PhaseReadChecks, source, target); err != nil {
+	if err := runWindowHook(ctx, w.ReadChecks, w.Env, PhaseReadChecks, source, target); err != nil {
 		return pointBack(ctx, source, target, o, w, rep, fmt.Errorf("read checks failed: %w", err))
 	}
 	if w.PointBack && w.WriteChecks == "" {
@@ -72,13 +75,13 @@ func RunWindow(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 		return pointBack(ctx, source, target, o, w, rep, fmt.Errorf("opening writes: %w", err))
 	}
 	rep.TargetWritable = time.Now()
-	if err := runWindowHook(ctx, w.WriteChecks, PhaseWriteChecks, source, target); err != nil {
+	if err := runWindowHook(ctx, w.WriteChecks, w.Env, PhaseWriteChecks, source, target); err != nil {
 		return pointBack(ctx, source, target, o, w, rep, fmt.Errorf("write checks failed: %w", err))
 	}
 	if w.PointBack {
 		return pointBack(ctx, source, target, o, w, rep, nil)
 	}
-	if err := runWindowHook(ctx, w.Off, PhaseMaintenanceOff, source, target); err != nil {
+	if err := runWindowHook(ctx, w.Off, w.Env, PhaseMaintenanceOff, source, target); err != nil {
 		rep.Warnings = append(rep.Warnings, "maintenance off: "+err.Error())
 	}
 	rep.complete()
@@ -117,7 +120,7 @@ func pointBack(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 			errs = append(errs, fmt.Errorf("UNFENCE FAILED, the source may still refuse writes: %w", err))
 		}
 	}
-	if err := runWindowHook(ctx, w.Off, PhaseMaintenanceOff, source, target); err != nil {
+	if err := runWindowHook(ctx, w.Off, w.Env, PhaseMaintenanceOff, source, target); err != nil {
 		errs = append(errs, fmt.Errorf("maintenance off: %w", err))
 	}
 	_ = o.Journal.Append(stepReport, "done", map[string]string{"outcome": "pointed back"})
@@ -141,10 +144,10 @@ func pointBack(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 	return rep, nil
 }
 
-func runWindowHook(ctx context.Context, command, phase string, source, target *dbconn.Conn) error {
+func runWindowHook(ctx context.Context, command string, env []string, phase string, source, target *dbconn.Conn) error {
 	if command == "" {
 		return nil
 	}
-	_, err := runHook(ctx, []Hook{{Phase: phase, Command: command}}, phase, source.Addr, target.Addr)
+	_, err := runHook(ctx, []Hook{{Phase: phase, Command: command, Env: env}}, phase, source.Addr, target.Addr)
 	return err
 }
