@@ -4,6 +4,13 @@
 GO ?= go
 PKGS := mariadb-server mariadb-backup mariadb-client haproxy nginx
 
+# MySQL 9.7 unpacked from Debian sid (scripts/mysql-from-debian.sh) for the
+# MySQL tests, fetched once, only for make test; when it cannot be fetched
+# they skip, loudly (and fail under CI).
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+export DBSHIFT_MYSQLD := $(shell scripts/mysql-from-debian.sh --for-tests)
+endif
+
 .PHONY: all build test demo deps vet bench clean
 
 all: build
