@@ -130,16 +130,7 @@ func TestSetup_FromGTIDSet(t *testing.T) {
 		if !res.UseGTID || !res.TLS {
 			t.Errorf("setup result %+v: want GTID over TLS", res)
 		}
-		end, err := replication.SourcePosition(ctx, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := replication.WaitExecuted(ctx, dst, end, true, 30*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		if got := countRows(t, dst); got != 30 {
-			t.Errorf("target has %d rows, want 30", got)
-		}
+		waitRows(t, src, dst, true, 30)
 		st, err := replication.ReadStatus(ctx, dst)
 		if err != nil {
 			t.Fatal(err)
@@ -206,15 +197,23 @@ func TestSetup_TLSOff(t *testing.T) {
 		}
 		execAll(t, src, "CREATE DATABASE app", "CREATE TABLE app.w (id BIGINT PRIMARY KEY)")
 		insertIDs(t, src, 1, 5)
-		end, err := replication.SourcePosition(ctx, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := replication.WaitExecuted(ctx, dst, end, false, 30*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		if got := countRows(t, dst); got != 5 {
-			t.Errorf("target has %d rows, want 5", got)
-		}
+		waitRows(t, src, dst, false, 5)
 	})
+}
+
+// waitRows waits until dst executed the source's current coordinates (by
+// GTID or file:pos) and checks that it then holds want rows in app.w.
+func waitRows(t *testing.T, src, dst *dbconn.Conn, useGTID bool, want int) {
+	t.Helper()
+	ctx := context.Background()
+	end, err := replication.SourcePosition(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := replication.WaitExecuted(ctx, dst, end, useGTID, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, dst); got != want {
+		t.Errorf("%s has %d rows, want %d", dst, got, want)
+	}
 }
