@@ -4,6 +4,13 @@
 GO ?= go
 PKGS := mariadb-server mariadb-backup mariadb-client haproxy nginx
 
+# MySQL 9.7 unpacked from Debian sid (scripts/mysql-from-debian.sh) for the
+# MySQL tests, fetched once, only for make test; when it cannot be fetched
+# they skip, loudly (and fail under CI).
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+export DBSHIFT_MYSQLD := $(shell scripts/mysql-from-debian.sh --for-tests)
+endif
+
 .PHONY: all build test fuzz demo deps vet bench clean
 
 # Fuzz targets, PACKAGE:TARGET. `make test` runs each for FUZZTIME_TEST after

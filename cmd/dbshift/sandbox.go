@@ -9,7 +9,7 @@ import (
 )
 
 type SandboxCmd struct {
-	Up     SandboxUpCmd     `cmd:"" help:"Start real mariadbd instances on loopback ports."`
+	Up     SandboxUpCmd     `cmd:"" help:"Start real mariadbd (or mysqld) instances on loopback ports."`
 	Down   SandboxDownCmd   `cmd:"" help:"Stop the sandbox's instances."`
 	Status SandboxStatusCmd `cmd:"" help:"Show the sandbox's instances and their DSNs."`
 }
@@ -17,6 +17,7 @@ type SandboxCmd struct {
 type SandboxUpCmd struct {
 	Dir       string `name:"dir" required:"" type:"path" help:"Directory of the sandbox."`
 	Instances int    `name:"instances" default:"2" help:"Number of instances."`
+	Flavor    string `name:"flavor" enum:"mariadb,mysql" default:"mariadb" help:"Server: mariadb, or mysql (the mysqld of $DBSHIFT_MYSQLD; scripts/mysql-from-debian.sh fetches MySQL 9.7)."`
 	Encrypted string `name:"encrypted-instances" placeholder:"LIST" help:"Comma-separated instance numbers to encrypt at rest (e.g. 2,3)."`
 	RDS       bool   `name:"rds" help:"Emulate RDS: mysql.rds_* procedures and an admin user without SUPER."`
 	FormatFlag
@@ -34,7 +35,7 @@ func (c *SandboxUpCmd) Run(app *App) error {
 		}
 		enc = append(enc, n)
 	}
-	s, err := sandbox.Up(app.Ctx, sandbox.Options{Dir: c.Dir, Instances: c.Instances, Encrypted: enc, RDS: c.RDS, Log: app.Log})
+	s, err := sandbox.Up(app.Ctx, sandbox.Options{Dir: c.Dir, Instances: c.Instances, Encrypted: enc, RDS: c.RDS, Flavor: c.Flavor, Log: app.Log})
 	if err != nil {
 		return err
 	}
@@ -52,6 +53,9 @@ func printSandbox(app *App, s *sandbox.Sandbox, format string) error {
 			state = "up"
 		}
 		extra := ""
+		if i.Flavor == sandbox.FlavorMySQL {
+			extra += " mysql"
+		}
 		if i.Encrypted {
 			extra += " encrypted"
 		}

@@ -20,10 +20,13 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// Instance is one mariadbd of a sandbox.
+// Instance is one server (mariadbd, or mysqld for the MySQL flavor) of a sandbox.
 type Instance struct {
-	Num       int      `json:"num"`
-	Name      string   `json:"name"`
+	Num  int    `json:"num"`
+	Name string `json:"name"`
+	// Flavor is FlavorMariaDB or FlavorMySQL; empty in state files written
+	// before flavors existed, which were all MariaDB.
+	Flavor    string   `json:"flavor,omitempty"`
 	Dir       string   `json:"dir"`
 	Port      int      `json:"port"`
 	ServerID  uint32   `json:"server_id"`
@@ -41,15 +44,22 @@ type Instance struct {
 	log     *slog.Logger
 }
 
-type binaries struct{ mariadbd, installDB string }
+// binaries are the server and, for MariaDB, the tool that installs a data
+// directory (MySQL's server initialises its own).
+type binaries struct{ server, installDB string }
 
-func findBinaries() (binaries, error) {
+func findBinaries(flavor string) (binaries, error) {
 	var b binaries
+	if flavor == FlavorMySQL {
+		p, err := MySQLD()
+		b.server = p
+		return b, err
+	}
 	for _, c := range []struct {
 		dst   *string
 		names []string
 	}{
-		{&b.mariadbd, []string{"mariadbd", "/usr/sbin/mariadbd", "mysqld", "/usr/sbin/mysqld"}},
+		{&b.server, []string{"mariadbd", "/usr/sbin/mariadbd", "mysqld", "/usr/sbin/mysqld"}},
 		{&b.installDB, []string{"mariadb-install-db", "/usr/bin/mariadb-install-db", "mysql_install_db"}},
 	} {
 		for _, n := range c.names {
@@ -129,7 +139,12 @@ func (i *Instance) Start(ctx context.Context) error {
 	return nil
 }
 
+func (i *Instance) isMySQL() bool { return i.Flavor == FlavorMySQL }
+
 func (i *Instance) install(ctx context.Context) error {
+	if i.isMySQL() {
+		return i.installMySQL(ctx)
+	}
 	// A private tmpdir: concurrent bootstraps sharing /tmp fail now and then
 	// ("Unknown table 'mysql.tmp_user_sys'").
 	args := []string{"--no-defaults", "--datadir=" + i.DataDir(), "--tmpdir=" + filepath.Join(i.Dir, "tmp"), "--auth-root-authentication-method=normal", "--skip-test-db"}
@@ -173,8 +188,7 @@ func errorLines(out string) string {
 
 func (i *Instance) writeConfig() error {
 	tlsDir := filepath.Join(i.sandbox, "tls")
-	lines := []string{
-		"[mariadbd]",
+	common := []string{
 		"datadir=" + i.DataDir(),
 		"socket=" + i.Socket(),
 		"pid-file=" + i.PIDFile(),
@@ -185,25 +199,33 @@ func (i *Instance) writeConfig() error {
 		"skip-name-resolve",
 		"server-id=" + strconv.FormatUint(uint64(i.ServerID), 10),
 		"log-bin=" + filepath.Join(i.DataDir(), "mysql-bin"),
-		"log-slave-updates=ON",
 		"binlog_format=ROW",
 		"binlog_row_image=FULL",
-		"expire_logs_days=7",
 		"relay-log=" + filepath.Join(i.DataDir(), "relay-bin"),
 		// A sandbox is for correctness, not durability across power loss.
 		"innodb_flush_log_at_trx_commit=2",
 		"sync_binlog=0",
 		"innodb_buffer_pool_size=64M",
-		"innodb_log_file_size=32M",
 		"performance_schema=OFF",
 		"max_connections=500",
-		"skip-slave-start",
 		"ssl-ca=" + filepath.Join(tlsDir, "ca.pem"),
 		"ssl-cert=" + filepath.Join(tlsDir, "server-cert.pem"),
 		"ssl-key=" + filepath.Join(tlsDir, "server-key.pem"),
 	}
 	if os.Geteuid() == 0 {
-		lines = append(lines, "user=root")
+		common = append(common, "user=root")
+	}
+	var lines []string
+	if i.isMySQL() {
+		lines = i.mysqlConfig(common)
+	} else {
+		lines = append([]string{"[mariadbd]"}, common...)
+		lines = append(lines,
+			"log-slave-updates=ON",
+			"expire_logs_days=7",
+			"innodb_log_file_size=32M",
+			"skip-slave-start",
+		)
 	}
 	if i.Encrypted {
 		keys := filepath.Join(i.Dir, "keys.txt")
@@ -238,13 +260,13 @@ func (i *Instance) launch(ctx context.Context) error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(i.bin.mariadbd, "--defaults-file="+i.ConfigFile())
+	cmd := exec.Command(i.bin.server, "--defaults-file="+i.ConfigFile())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the server must survive the dbshift process (sandbox
 	// up) and not get the terminal's Ctrl-C.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting mariadbd: %w", err)
+		return fmt.Errorf("starting %s: %w", i.serverName(), err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -253,7 +275,7 @@ func (i *Instance) launch(ctx context.Context) error {
 		select {
 		case e := <-exited:
 			exited <- e
-			return errStop{fmt.Errorf("mariadbd exited: %v: %s", e, lastLines(i.tailErrorLog(), 4))}
+			return errStop{fmt.Errorf("%s exited: %v: %s", i.serverName(), e, lastLines(i.tailErrorLog(), 4))}
 		default:
 		}
 		return openAndPing(ctx, i.Socket())
@@ -264,9 +286,16 @@ func (i *Instance) launch(ctx context.Context) error {
 	}
 	if err != nil {
 		_ = cmd.Process.Kill()
-		return fmt.Errorf("mariadbd did not answer: %w: %s", err, lastLines(i.tailErrorLog(), 4))
+		return fmt.Errorf("%s did not answer: %w: %s", i.serverName(), err, lastLines(i.tailErrorLog(), 4))
 	}
 	return nil
+}
+
+func (i *Instance) serverName() string {
+	if i.isMySQL() {
+		return "mysqld"
+	}
+	return "mariadbd"
 }
 
 type errStop struct{ err error }

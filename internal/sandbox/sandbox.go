@@ -1,8 +1,9 @@
-// Package sandbox runs real mariadbd instances on loopback ports in a
-// directory of their own, for the tests and the demo: binlog in ROW format,
-// unique server_ids, a TLS certificate for replication, optional encryption
-// at rest, and an RDS mode that installs the mysql.rds_* procedures and an
-// admin account without SUPER so the RDS code path runs against a real server.
+// Package sandbox runs real mariadbd (or, with the MySQL flavor, mysqld)
+// instances on loopback ports in a directory of their own, for the tests and
+// the demo: binlog in ROW format, unique server_ids, a TLS certificate for
+// replication, GTIDs on for MySQL, optional encryption at rest, and an RDS
+// mode that installs the mysql.rds_* procedures and an admin account without
+// SUPER so the RDS code path runs against a real server.
 package sandbox
 
 import (
@@ -23,6 +24,10 @@ import (
 type Options struct {
 	Dir       string
 	Instances int
+	// Flavor is FlavorMariaDB (the default) or FlavorMySQL (the mysqld of
+	// MySQLD(): scripts/mysql-from-debian.sh fetches one). A sandbox keeps
+	// the flavor it was made with.
+	Flavor string
 	// Encrypted lists the 1-based instance numbers to start with encryption
 	// at rest (file_key_management, innodb_encrypt_tables=ON).
 	Encrypted []int
@@ -36,7 +41,10 @@ type Options struct {
 
 // Sandbox is a set of instances under one directory.
 type Sandbox struct {
-	Dir       string
+	Dir string
+	// Flavor of the instances Add creates; empty in sandboxes made before
+	// flavors existed (MariaDB).
+	Flavor    string `json:"flavor,omitempty"`
 	Instances []*Instance
 	log       *slog.Logger
 	mu        sync.Mutex
@@ -58,7 +66,14 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	bin, err := findBinaries()
+	flavor, err := normFlavor(opts.Flavor)
+	if err != nil {
+		return nil, err
+	}
+	if flavor == FlavorMySQL && (opts.RDS || len(opts.Encrypted) > 0) {
+		return nil, errors.New("sandbox: the mysql flavor has no RDS mode or encryption at rest yet")
+	}
+	bin, err := findBinaries(flavor)
 	if err != nil {
 		return nil, err
 	}
@@ -71,9 +86,12 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	s, err := Load(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		s = &Sandbox{Dir: dir}
+		s = &Sandbox{Dir: dir, Flavor: flavor}
 	} else if err != nil {
 		return nil, err
+	}
+	if have, _ := normFlavor(s.Flavor); have != flavor {
+		return nil, fmt.Errorf("sandbox %s holds %s instances, not %s", dir, have, flavor)
 	}
 	s.log = log
 	if err := ensureTLS(filepath.Join(dir, "tls")); err != nil {
@@ -84,6 +102,7 @@ func Up(ctx context.Context, opts Options) (*Sandbox, error) {
 		inst := &Instance{
 			Num:       n,
 			Name:      fmt.Sprintf("db%d", n),
+			Flavor:    flavor,
 			Dir:       filepath.Join(dir, fmt.Sprintf("db%d", n)),
 			ServerID:  uint32(100 + n),
 			Encrypted: slices.Contains(opts.Encrypted, n),
@@ -112,12 +131,12 @@ func (s *Sandbox) Add(ctx context.Context, encrypted, rds bool, extra []string) 
 	s.mu.Lock()
 	n := s.nextNum()
 	inst := &Instance{
-		Num: n, Name: fmt.Sprintf("db%d", n), Dir: filepath.Join(s.Dir, fmt.Sprintf("db%d", n)),
+		Num: n, Name: fmt.Sprintf("db%d", n), Flavor: s.flavor(), Dir: filepath.Join(s.Dir, fmt.Sprintf("db%d", n)),
 		ServerID: uint32(100 + n), Encrypted: encrypted, RDS: rds, Extra: extra, sandbox: s.Dir,
 	}
 	s.Instances = append(s.Instances, inst)
 	s.mu.Unlock()
-	bin, err := findBinaries()
+	bin, err := findBinaries(inst.Flavor)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +149,14 @@ func (s *Sandbox) Add(ctx context.Context, encrypted, rds bool, extra []string) 
 		return nil, fmt.Errorf("sandbox %s: %w", inst.Name, err)
 	}
 	return inst, s.save()
+}
+
+// flavor is the sandbox's flavor, MariaDB for sandboxes that predate flavors.
+func (s *Sandbox) flavor() string {
+	if s.Flavor == "" {
+		return FlavorMariaDB
+	}
+	return s.Flavor
 }
 
 // nextNum is one past the highest instance number, so a number (and its
@@ -153,14 +180,14 @@ func (s *Sandbox) AddPrepared(ctx context.Context, encrypted bool, adminUser, pa
 	if err := ensureTLS(filepath.Join(s.Dir, "tls")); err != nil {
 		return nil, fmt.Errorf("sandbox: TLS material: %w", err)
 	}
-	bin, err := findBinaries()
+	bin, err := findBinaries(s.flavor())
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	n := s.nextNum()
 	inst := &Instance{
-		Num: n, Name: fmt.Sprintf("db%d", n), Dir: filepath.Join(s.Dir, fmt.Sprintf("db%d", n)),
+		Num: n, Name: fmt.Sprintf("db%d", n), Flavor: s.flavor(), Dir: filepath.Join(s.Dir, fmt.Sprintf("db%d", n)),
 		ServerID: uint32(100 + n), Encrypted: encrypted, Extra: extra, AdminUser: adminUser,
 		sandbox: s.Dir, bin: bin, log: s.log,
 	}
@@ -221,10 +248,10 @@ func Load(dir string) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox state %s: %w", dir, err)
 	}
 	s.Dir = dir
-	bin, _ := findBinaries()
 	for _, inst := range s.Instances {
 		inst.sandbox = dir
-		inst.bin = bin
+		// Without the binary, Load still serves Status and Down.
+		inst.bin, _ = findBinaries(inst.Flavor)
 		inst.log = slog.New(slog.DiscardHandler)
 		if pw, err := os.ReadFile(inst.PasswordFile()); err == nil {
 			inst.Password = string(pw)
@@ -277,6 +304,7 @@ func (s *Sandbox) Instance(n int) *Instance {
 // Status of one instance as sandbox status prints it.
 type Status struct {
 	Name      string `json:"name"`
+	Flavor    string `json:"flavor"`
 	Port      int    `json:"port"`
 	Running   bool   `json:"running"`
 	PID       int    `json:"pid,omitempty"`
@@ -295,7 +323,8 @@ func (s *Sandbox) Status(ctx context.Context) []Status {
 		if running {
 			running = inst.ping(ctx) == nil
 		}
-		out = append(out, Status{Name: inst.Name, Port: inst.Port, Running: running, PID: pid, ServerID: inst.ServerID,
+		fl, _ := normFlavor(inst.Flavor)
+		out = append(out, Status{Name: inst.Name, Flavor: fl, Port: inst.Port, Running: running, PID: pid, ServerID: inst.ServerID,
 			Encrypted: inst.Encrypted, RDS: inst.RDS, DSN: inst.DSN(), Password: inst.PasswordFile()})
 	}
 	return out

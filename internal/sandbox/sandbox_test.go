@@ -12,6 +12,61 @@ import (
 
 func TestUp_TwoInstancesReplicationReady(t *testing.T) {
 	s := sandboxtest.New(t, sandbox.Options{Instances: 2, Encrypted: []int{2}})
+	checkReplicationReady(t, s)
+}
+
+func TestUp_MySQLInstancesReplicationReady(t *testing.T) {
+	s := sandboxtest.New(t, sandbox.Options{Instances: 2, Flavor: sandbox.FlavorMySQL})
+	checkReplicationReady(t, s)
+	ctx := context.Background()
+	c := sandboxtest.Conn(t, s.Instances[0])
+	if !c.Flavor.IsMySQL() || !c.Flavor.AtLeast(8, 4, 0) {
+		t.Fatalf("flavor %s: want MySQL 8.4 or later", c.Flavor)
+	}
+	var gtidMode, enforce string
+	if err := c.DB.QueryRowContext(ctx, "SELECT @@gtid_mode, @@enforce_gtid_consistency").Scan(&gtidMode, &enforce); err != nil {
+		t.Fatal(err)
+	}
+	if gtidMode != "ON" || enforce != "ON" {
+		t.Errorf("gtid_mode %s enforce_gtid_consistency %s, want ON ON", gtidMode, enforce)
+	}
+	// The admin account can do what dbshift's cutover needs on MySQL.
+	var grants []string
+	rows, err := c.DB.QueryContext(ctx, "SHOW GRANTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			t.Fatal(err)
+		}
+		grants = append(grants, g)
+	}
+	rows.Close()
+	all := strings.Join(grants, " ")
+	for _, p := range []string{"SUPER", "SYSTEM_VARIABLES_ADMIN", "CONNECTION_ADMIN", "REPLICATION_SLAVE_ADMIN"} {
+		if !strings.Contains(all, p) {
+			t.Errorf("admin grants lack %s: %s", p, all)
+		}
+	}
+	// A sandbox keeps its flavor.
+	if _, err := sandbox.Up(ctx, sandbox.Options{Dir: s.Dir, Instances: 2}); err == nil {
+		t.Error("Up as mariadb on a mysql sandbox: no error")
+	}
+	st, err := sandbox.Load(s.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Flavor != sandbox.FlavorMySQL || st.Instances[1].Flavor != sandbox.FlavorMySQL {
+		t.Errorf("saved flavor %q / %q", st.Flavor, st.Instances[1].Flavor)
+	}
+}
+
+// checkReplicationReady: distinct server_ids, binlog ROW/FULL, TLS, and
+// encryption at rest exactly where asked; a second Up finds them running.
+func checkReplicationReady(t *testing.T, s *sandbox.Sandbox) {
+	t.Helper()
 	ctx := context.Background()
 	seen := map[uint32]bool{}
 	for _, inst := range s.Instances {
@@ -20,8 +75,8 @@ func TestUp_TwoInstancesReplicationReady(t *testing.T) {
 			t.Fatalf("open %s: %v", inst.Name, err)
 		}
 		defer c.Close()
-		if !c.Flavor.IsMariaDB() || c.Flavor.RDS {
-			t.Errorf("%s flavor = %s", inst.Name, c.Flavor)
+		if c.Flavor.IsMariaDB() != (s.Flavor != sandbox.FlavorMySQL) || c.Flavor.RDS {
+			t.Errorf("%s flavor = %s in a %q sandbox", inst.Name, c.Flavor, s.Flavor)
 		}
 		if seen[c.ServerID] {
 			t.Errorf("server_id %d used twice", c.ServerID)
@@ -51,7 +106,7 @@ func TestUp_TwoInstancesReplicationReady(t *testing.T) {
 		}
 	}
 	// Up again on the same directory finds the running instances.
-	again, err := sandbox.Up(ctx, sandbox.Options{Dir: s.Dir, Instances: 2})
+	again, err := sandbox.Up(ctx, sandbox.Options{Dir: s.Dir, Instances: 2, Flavor: s.Flavor})
 	if err != nil {
 		t.Fatal(err)
 	}
