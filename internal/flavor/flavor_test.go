@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse_Versions(t *testing.T) {
@@ -59,7 +60,7 @@ func TestCapabilities_PerFlavor(t *testing.T) {
 		if got := f.BinlogStatusSQL(); got != c.binlogStatus {
 			t.Errorf("%s BinlogStatusSQL = %q", c.flavor, got)
 		}
-		if got := f.WaitForGTIDSQL("x", 5); got != c.gtw {
+		if got := f.WaitForGTIDSQL("x", 5*time.Second); got != c.gtw {
 			t.Errorf("%s WaitForGTIDSQL = %q", c.flavor, got)
 		}
 	}
@@ -126,17 +127,17 @@ func TestReplicationControlSQL_ExactPerFlavor(t *testing.T) {
 		flavor                          string
 		start, stop, reset, wait, fence string
 	}{
-		{"mysql:5.7.44", "START SLAVE", "STOP SLAVE", "RESET SLAVE ALL", "SELECT MASTER_POS_WAIT('b.000001', 4, 2.5)", "SET GLOBAL read_only = ON;SET GLOBAL super_read_only = ON"},
-		{"mysql:8.0.36", "START REPLICA", "STOP REPLICA", "RESET REPLICA ALL", "SELECT SOURCE_POS_WAIT('b.000001', 4, 2.5)", "SET GLOBAL read_only = ON;SET GLOBAL super_read_only = ON"},
-		{"mysql:8.4.3", "START REPLICA", "STOP REPLICA", "RESET REPLICA ALL", "SELECT SOURCE_POS_WAIT('b.000001', 4, 2.5)", "SET GLOBAL read_only = ON;SET GLOBAL super_read_only = ON"},
-		{"mariadb:10.11.6", "START SLAVE", "STOP SLAVE", "RESET SLAVE ALL", "SELECT MASTER_POS_WAIT('b.000001', 4, 2.5)", "SET GLOBAL read_only = ON"},
-		{"rds-mysql:8.0.36", "CALL mysql.rds_start_replication", "CALL mysql.rds_stop_replication", "CALL mysql.rds_reset_external_master", "SELECT SOURCE_POS_WAIT('b.000001', 4, 2.5)", ""},
-		{"rds-mysql:8.4.3", "CALL mysql.rds_start_replication", "CALL mysql.rds_stop_replication", "CALL mysql.rds_reset_external_source", "SELECT SOURCE_POS_WAIT('b.000001', 4, 2.5)", ""},
-		{"rds-mariadb:10.11.6", "CALL mysql.rds_start_replication", "CALL mysql.rds_stop_replication", "CALL mysql.rds_reset_external_master", "SELECT MASTER_POS_WAIT('b.000001', 4, 2.5)", ""},
+		{"mysql:5.7.44", "START SLAVE", "STOP SLAVE", "RESET SLAVE ALL", "SELECT MASTER_POS_WAIT('b.000001', 4, 3)", "SET GLOBAL read_only = ON;SET GLOBAL super_read_only = ON"},
+		{"mysql:8.0.36", "START REPLICA", "STOP REPLICA", "RESET REPLICA ALL", "SELECT SOURCE_POS_WAIT('b.000001', 4, 3)", "SET GLOBAL read_only = ON;SET GLOBAL super_read_only = ON"},
+		{"mysql:8.4.3", "START REPLICA", "STOP REPLICA", "RESET REPLICA ALL", "SELECT SOURCE_POS_WAIT('b.000001', 4, 3)", "SET GLOBAL read_only = ON;SET GLOBAL super_read_only = ON"},
+		{"mariadb:10.11.6", "START SLAVE", "STOP SLAVE", "RESET SLAVE ALL", "SELECT MASTER_POS_WAIT('b.000001', 4, 3)", "SET GLOBAL read_only = ON"},
+		{"rds-mysql:8.0.36", "CALL mysql.rds_start_replication", "CALL mysql.rds_stop_replication", "CALL mysql.rds_reset_external_master", "SELECT SOURCE_POS_WAIT('b.000001', 4, 3)", ""},
+		{"rds-mysql:8.4.3", "CALL mysql.rds_start_replication", "CALL mysql.rds_stop_replication", "CALL mysql.rds_reset_external_source", "SELECT SOURCE_POS_WAIT('b.000001', 4, 3)", ""},
+		{"rds-mariadb:10.11.6", "CALL mysql.rds_start_replication", "CALL mysql.rds_stop_replication", "CALL mysql.rds_reset_external_master", "SELECT MASTER_POS_WAIT('b.000001', 4, 3)", ""},
 	}
 	for _, c := range cases {
 		f := MustParse(c.flavor)
-		got := []string{f.StartReplicaSQL(), f.StopReplicaSQL(), f.ResetReplicaSQL(), f.WaitForPositionSQL("b.000001", 4, 2.5), strings.Join(f.SetReadOnlySQL(true), ";")}
+		got := []string{f.StartReplicaSQL(), f.StopReplicaSQL(), f.ResetReplicaSQL(), f.WaitForPositionSQL("b.000001", 4, 2500*time.Millisecond), strings.Join(f.SetReadOnlySQL(true), ";")}
 		want := []string{c.start, c.stop, c.reset, c.wait, c.fence}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %q\nwant %q", c.flavor, got, want)

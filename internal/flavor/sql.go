@@ -2,8 +2,10 @@ package flavor
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ReplicaStatusColumns are the column names of the replica status statement
@@ -233,18 +235,26 @@ func (f Flavor) ResetReplicaSQL() string {
 // WaitForPositionSQL waits until the replica's SQL thread has executed the
 // source's file:pos; it returns -1 on timeout, NULL when not replicating.
 // MySQL 8.4 removed MASTER_POS_WAIT; 8.0.26 added SOURCE_POS_WAIT.
-func (f Flavor) WaitForPositionSQL(file string, pos uint64, timeoutSeconds float64) string {
+func (f Flavor) WaitForPositionSQL(file string, pos uint64, timeout time.Duration) string {
 	fn := "MASTER_POS_WAIT"
 	if f.IsMySQL() && f.AtLeast(8, 0, 26) {
 		fn = "SOURCE_POS_WAIT"
 	}
-	return fmt.Sprintf("SELECT %s(%s, %d, %s)", fn, Quote(file), pos, strconv.FormatFloat(timeoutSeconds, 'f', -1, 64))
+	return fmt.Sprintf("SELECT %s(%s, %d, %s)", fn, Quote(file), pos, waitSeconds(timeout))
+}
+
+// waitSeconds is a server-side wait's timeout in whole seconds, rounded up,
+// at least 1: MariaDB's MASTER_POS_WAIT reads its timeout as an integer, so
+// 0.4 became 0 there, which means "no timeout" (a cutover given 400ms
+// waited forever with the source fenced).
+func waitSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64(math.Ceil(d.Seconds()))), 10)
 }
 
 // WaitForGTIDSQL waits until the replica has executed a GTID set; the result
 // is 0 on success and -1 (MariaDB) or 1 (MySQL) on timeout.
-func (f Flavor) WaitForGTIDSQL(gtid string, timeoutSeconds float64) string {
-	t := strconv.FormatFloat(timeoutSeconds, 'f', -1, 64)
+func (f Flavor) WaitForGTIDSQL(gtid string, timeout time.Duration) string {
+	t := waitSeconds(timeout)
 	if f.IsMariaDB() {
 		return "SELECT MASTER_GTID_WAIT(" + Quote(gtid) + ", " + t + ")"
 	}

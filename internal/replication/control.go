@@ -193,10 +193,14 @@ var ErrWaitTimeout = errors.New("timed out waiting for the replica to execute th
 // the SQL thread passes the point.
 func WaitExecuted(ctx context.Context, replica *dbconn.Conn, co Coordinates, useGTID bool, timeout time.Duration) error {
 	f := replica.Flavor
-	q := f.WaitForPositionSQL(co.File, co.Position, timeout.Seconds())
+	q := f.WaitForPositionSQL(co.File, co.Position, timeout)
 	if useGTID && co.GTID != "" {
-		q = f.WaitForGTIDSQL(co.GTID, timeout.Seconds())
+		q = f.WaitForGTIDSQL(co.GTID, timeout)
 	}
+	// The server bounds the wait; this bounds it again should the server
+	// not (a wait dbshift cannot see ending holds a fence up).
+	ctx, cancel := context.WithTimeout(ctx, timeout+time.Second+10*time.Second)
+	defer cancel()
 	var res sql.NullInt64
 	if err := replica.DB.QueryRowContext(ctx, q).Scan(&res); err != nil {
 		return fmt.Errorf("waiting on %s for %s: %w", replica, co, err)
