@@ -115,6 +115,8 @@ func TestBadInput_EveryCommand(t *testing.T) {
 		badInput{"plan", "garbage spec", []string{"plan", "-f", garbage}, nil, 2},
 		badInput{"plan", "negative duration in spec", []string{"plan", "-f", spec("name: bad\nprovider: local\nstrategy: replica-snapshot\nsource: {dsn: \"" + closed + "\"}\ntarget: {id: t}\nlocal: {sandbox_dir: " + dir + "}\ncutover: {catchup_timeout: -5s}\n")}, nil, 2},
 		badInput{"run", "missing spec", []string{"run", "-f", missing, "--state", filepath.Join(dir, "r1"), "--yes"}, nil, 2},
+		badInput{"run", "closed port", []string{"run", "-f", spec("name: bad\nprovider: local\nstrategy: replica-snapshot\nsource: {dsn: \"" + closed + "\"}\ntarget: {id: t}\nlocal: {sandbox_dir: " + dir + "}\n"), "--state", filepath.Join(dir, "r3"), "--yes"}, nil, 2},
+		badInput{"run", "wrong password", []string{"run", "-f", spec("name: bad\nprovider: local\nstrategy: replica-snapshot\nsource: {dsn: \"" + live.DSN() + "\"}\ntarget: {id: t}\nlocal: {sandbox_dir: " + dir + "}\n"), "--state", filepath.Join(dir, "r4"), "--yes"}, wrongPW, 2},
 		badInput{"run", "garbage spec", []string{"run", "-f", garbage, "--state", filepath.Join(dir, "r2"), "--yes"}, nil, 2},
 		badInput{"status", "missing --state", []string{"status", "--state", missing}, nil, 2},
 		badInput{"resume", "missing --state", []string{"resume", "--state", missing}, nil, 2},
@@ -157,7 +159,7 @@ func TestBadInput_EveryCommand(t *testing.T) {
 		if code != c.want {
 			t.Errorf("%s, %s: exit %d, want %d: %s", c.cmd, c.input, code, c.want, first)
 		}
-		if first == "" || strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine ") {
+		if !strings.HasPrefix(first, "dbshift: ") || strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine ") {
 			t.Errorf("%s, %s: want a one-line error, got %q", c.cmd, c.input, errOut)
 		}
 		msg := port.ReplaceAllString(tmp.ReplaceAllString(first, "FILE"), "127.0.0.1:PORT")
@@ -170,5 +172,25 @@ func TestBadInput_EveryCommand(t *testing.T) {
 		if err := os.WriteFile(out, []byte(doc.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestReplay_RefusedRunLeavesTheReportAlone: a replay refused before it ran
+// (here: more connections than the server has) must not truncate the
+// report an earlier run wrote to --out.
+func TestReplay_RefusedRunLeavesTheReportAlone(t *testing.T) {
+	s := sandboxtest.New(t, sandbox.Options{})
+	live := s.Instances[0]
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "general.log")
+	os.WriteFile(logFile, []byte("241204 10:00:00\t    5 Connect\tapp@localhost on mysql using TCP/IP\n\t\t    5 Query\tSELECT 1\n"), 0o600)
+	out := filepath.Join(dir, "report.txt")
+	os.WriteFile(out, []byte("last week's report\n"), 0o644)
+	code, _, errOut := runCLI(t, map[string]string{"DBSHIFT_TARGET_PASSWORD": live.Password}, "replay", "--target", live.DSN(), "--log", logFile, "--concurrency", "100000", "--out", out)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2: %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "last week's report\n" {
+		t.Errorf("the refused replay changed %s: %q", out, b)
 	}
 }

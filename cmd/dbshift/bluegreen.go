@@ -156,7 +156,7 @@ func runBlueGreenOpenWrites(app *App, r *blueGreenRun, reverse, yes bool) error 
 		ReplUser: r.s.Replication.User}
 	rep, err := cutover.OpenWrites(app.Ctx, r.green, o)
 	if err != nil {
-		return failed("open-writes on green %s: %v", r.bg.Green.ID, err)
+		return cutoverFailed("open-writes on green "+r.bg.Green.ID, err)
 	}
 	fmt.Fprintf(app.Stdout, "green %s (%s) takes writes (%s)\n", r.bg.Green.ID, r.green, rep.Reason)
 	if rep.Reverse != nil {
@@ -199,6 +199,9 @@ func runBlueGreenRollback(app *App, r *blueGreenRun, c *RollbackCmd) error {
 		rep, err := cutover.RollbackReadOnly(app.Ctx, r.blue, r.green, o)
 		if rep != nil {
 			rep.Print(app.Stdout)
+		}
+		if wrong := (*cutover.WrongServersError)(nil); errors.As(err, &wrong) {
+			return cutoverFailed("rollback", err)
 		}
 		if err != nil {
 			return failed("rollback: %v. Writable now: %s. Fix the cause and run dbshift rollback --state %s again (it goes on from where it stopped)", err, writableNow(app, r), dir)

@@ -173,8 +173,10 @@ func (s *CutoverSettings) check() error {
 			return usage("--app-account: %v", err)
 		}
 	}
-	_, err := hooksWithEnv(s.Hook, s.HookEnv)
-	return err
+	if _, err := hooksWithEnv(s.Hook, s.HookEnv); err != nil {
+		return err
+	}
+	return s.SwitchFlags.validate()
 }
 
 // resolveState gives a standalone cutover (or its rollback) a state

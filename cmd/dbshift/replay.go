@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -295,18 +296,45 @@ func (c *ReplayCmd) output(app *App) (io.Writer, func() error, error) {
 	if c.Out == "" {
 		return app.Stdout, func() error { return nil }, nil
 	}
-	f, err := os.OpenFile(c.Out, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create report: %w", err)
+	// The directory is checked now; the file is created (and an older
+	// report replaced) only when the report is written, so a replay
+	// refused before it ran leaves an existing report alone.
+	if fi, err := os.Stat(filepath.Dir(c.Out)); err != nil || !fi.IsDir() {
+		return nil, nil, usage("--out %s: no such directory", c.Out)
 	}
-	w := bufio.NewWriter(f)
+	lf := &lazyFile{path: c.Out}
+	w := bufio.NewWriter(lf)
 	return w, func() error {
 		if err := w.Flush(); err != nil {
-			f.Close()
+			lf.Close()
 			return fmt.Errorf("write report: %w", err)
 		}
-		return f.Close()
+		return lf.Close()
 	}, nil
+}
+
+// lazyFile creates its file at the first write.
+type lazyFile struct {
+	path string
+	f    *os.File
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	if l.f == nil {
+		f, err := os.OpenFile(l.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+		if err != nil {
+			return 0, fmt.Errorf("create report: %w", err)
+		}
+		l.f = f
+	}
+	return l.f.Write(p)
+}
+
+func (l *lazyFile) Close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
 }
 
 // progressPrinter shows each trial with the project's progress reporter: a

@@ -28,27 +28,40 @@ type SwitchFlags struct {
 	AWSPoll time.Duration `kong:"-"`
 }
 
-func (s SwitchFlags) switcher(app *App) (switcher.Switcher, error) {
+// validate checks the switch flags without building anything, so a
+// cutover refuses them before it opens a journal or a connection.
+func (s SwitchFlags) validate() error {
 	switch s.Switch {
 	case "", "none":
-		return nil, nil
 	case "haproxy":
 		if s.HAProxySocket == "" || s.HAProxyBackend == "" {
-			return nil, usage("--switch haproxy needs --haproxy-socket and --haproxy-backend")
+			return usage("--switch haproxy needs --haproxy-socket and --haproxy-backend")
 		}
-		return haproxy.New(s.HAProxySocket, s.HAProxyBackend), nil
 	case "exec":
 		if s.SwitchCommand == "" {
-			return nil, usage("--switch exec needs --switch-command")
+			return usage("--switch exec needs --switch-command")
 		}
-		if err := checkHookEnv(s.HookEnv); err != nil {
-			return nil, err
-		}
-		return execswitch.Shell(s.SwitchCommand, s.SwitchTimeout).PassEnv(s.HookEnv), nil
+		return checkHookEnv(s.HookEnv)
 	case "route53":
 		if s.Route53Zone == "" || s.Route53Record == "" {
-			return nil, usage("--switch route53 needs --route53-zone and --route53-record")
+			return usage("--switch route53 needs --route53-zone and --route53-record")
 		}
+	default:
+		return usage("--switch %s is not available", s.Switch)
+	}
+	return nil
+}
+
+func (s SwitchFlags) switcher(app *App) (switcher.Switcher, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	switch s.Switch {
+	case "haproxy":
+		return haproxy.New(s.HAProxySocket, s.HAProxyBackend), nil
+	case "exec":
+		return execswitch.Shell(s.SwitchCommand, s.SwitchTimeout).PassEnv(s.HookEnv), nil
+	case "route53":
 		api, err := awsprov.New(app.Ctx, awsprov.Config{Region: s.AWSRegion, Profile: s.AWSProfile, Endpoint: s.AWSEndpoint, Logger: app.Log,
 			PollMin: s.AWSPoll, PollMax: 6 * s.AWSPoll})
 		if err != nil {
@@ -56,7 +69,7 @@ func (s SwitchFlags) switcher(app *App) (switcher.Switcher, error) {
 		}
 		return route53.New(api, s.Route53Zone, s.Route53Record, 0, awsprov.WaitOptions{Timeout: s.SwitchTimeout}), nil
 	}
-	return nil, usage("--switch %s is not available", s.Switch)
+	return nil, nil
 }
 
 func switchFlagsFromSpec(s spec.Switch, a spec.AWS) SwitchFlags {

@@ -224,6 +224,8 @@ type run struct {
 	final    replication.Coordinates
 	promoted replication.Coordinates
 	block    *commitBlock // MariaDB: held from the fence until traffic switched
+	// wasFenced: the source was read-only before the fence (not ours to lift).
+	wasFenced bool
 }
 
 func (c *run) afterPromote() (*Report, error) {
@@ -360,7 +362,17 @@ func (c *run) gate() error {
 }
 
 func (c *run) fence() error {
-	if err := c.o.Journal.Append(stepFence, "start", map[string]string{"kind": c.o.Fence.Describe()}); err != nil {
+	// A source already read-only before the cutover was not fenced by it:
+	// backing out must leave it so (the operator, or a maintenance window,
+	// closed it), so the journal says which it was.
+	if _, ro := c.o.Fence.(ReadOnlyFence); ro {
+		was, err := c.o.Fence.Observed(c.ctx, c.src)
+		if err != nil {
+			return fmt.Errorf("fence: %w", err)
+		}
+		c.wasFenced = was
+	}
+	if err := c.o.Journal.Append(stepFence, "start", map[string]string{"kind": c.o.Fence.Describe(), "was_fenced": strconv.FormatBool(c.wasFenced)}); err != nil {
 		return err
 	}
 	c.r.FenceStart = time.Now()
@@ -660,7 +672,9 @@ func (c *run) abort(cause error, unfence bool) (*Report, error) {
 	if err := c.releaseBlock(ctx, false); err != nil {
 		errs = append(errs, err)
 	}
-	if unfence {
+	if unfence && c.wasFenced {
+		c.r.Warnings = append(c.r.Warnings, c.src.String()+" was read-only before the cutover fenced it: left read-only")
+	} else if unfence {
 		if err := c.o.Fence.Unfence(ctx, c.src); err != nil {
 			errs = append(errs, fmt.Errorf("UNFENCE FAILED, the source may still refuse writes: %w", err))
 		}
@@ -674,6 +688,13 @@ func (c *run) abort(cause error, unfence bool) (*Report, error) {
 		return c.r, fmt.Errorf("%w: %w; %w", ErrAborted, cause, errors.Join(errs...))
 	}
 	return c.r, fmt.Errorf("%w: %w", ErrAborted, cause)
+}
+
+// fencedBefore says whether the journal's fence found the source already
+// read-only: then no back-out or rollback may open it.
+func fencedBefore(j *journal.Journal) bool {
+	e, ok := j.Last(stepFence, "start")
+	return ok && e.Data["was_fenced"] == "true"
 }
 
 func (c *run) finishErr(err error) error {

@@ -32,7 +32,7 @@ func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Repor
 		return nil, err
 	}
 	r := newReport(source, target)
-	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r}
+	c := &run{ctx: ctx, src: source, tgt: target, o: o, r: r, wasFenced: fencedBefore(j)}
 	if e, ok := j.Last(stepReport, "done"); ok {
 		r.Outcome = e.Data["outcome"]
 		r.Reason = "already finished; nothing to resume"
@@ -299,7 +299,13 @@ func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Option
 	}); err != nil {
 		return r, fmt.Errorf("restarting replication on %s failed; %s is still fenced: %w", target, source, err)
 	}
-	if err := c.phase("unfence", func() error { return o.Fence.Unfence(ctx, source) }); err != nil {
+	if err := c.phase("unfence", func() error {
+		if fencedBefore(o.Journal) {
+			r.Warnings = append(r.Warnings, source.String()+" was read-only before the cutover fenced it: left read-only")
+			return nil
+		}
+		return o.Fence.Unfence(ctx, source)
+	}); err != nil {
 		return r, fmt.Errorf("UNFENCE FAILED: %s may still refuse writes and %s is read-only, so neither may take writes: %w", source, target, err)
 	}
 	r.Outcome = "rolled back"

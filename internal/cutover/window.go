@@ -115,7 +115,9 @@ func pointBack(ctx context.Context, source, target *dbconn.Conn, o Options, w Wi
 	}
 	// Never two writable servers: the source opens only once the target
 	// is fenced again.
-	if targetFenced {
+	if targetFenced && fencedBefore(o.Journal) {
+		rep.Warnings = append(rep.Warnings, source.String()+" was read-only before the cutover fenced it: left read-only")
+	} else if targetFenced {
 		if err := o.Fence.Unfence(ctx, source); err != nil {
 			errs = append(errs, fmt.Errorf("UNFENCE FAILED, the source may still refuse writes: %w", err))
 		}
