@@ -23,7 +23,7 @@ import (
 // their own way.
 func prepareCutover(ctx context.Context, env *strategy.Env, s *spec.Spec, c *CutoverSettings) error {
 	if s.Strategy != "blue-green" {
-		return providerCutover(ctx, env.Provider, env.RunID, s.Target.ID, c)
+		return providerCutover(ctx, env.Provider, env.RunID, s.AWS.SourceInstance, s.Target.ID, c)
 	}
 	bg, bgp, err := strategy.BlueGreenOf(ctx, env)
 	if err != nil {

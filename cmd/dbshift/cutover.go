@@ -49,7 +49,11 @@ type CutoverSettings struct {
 	// Switchover is the provider's own switchover (RDS blue/green), set by a
 	// run's cutover (not a flag).
 	Switchover func(ctx context.Context) error `kong:"-"`
-	Yes        bool                            `name:"yes" help:"Do not ask for confirmation."`
+	// SourceInstance and TargetInstance are the RDS instance ids of an aws
+	// run's cutover, journaled with the servers (not flags).
+	SourceInstance string `kong:"-"`
+	TargetInstance string `kong:"-"`
+	Yes            bool   `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
 	// purpose is journaled with the servers ("rollback": a cutover back).
 	purpose string
@@ -288,7 +292,7 @@ func (s *CutoverSettings) options(app *App, src, tgt *dbconn.Conn, hooks []cutov
 	o := cutover.Options{
 		MaxLag: s.MaxLag, CatchupTimeout: s.CatchupTimeout, DrainTimeout: s.DrainTimeout, KillAfter: s.KillAfter,
 		FenceTimeout: s.FenceTimeout, KeepReadOnly: s.KeepReadOnly, Reverse: s.Reverse, Hooks: hooks, Journal: j, Log: app.Log,
-		Purpose: s.purpose,
+		Purpose: s.purpose, SourceInstance: s.SourceInstance, TargetInstance: s.TargetInstance,
 	}
 	o.ReadOnly = cutover.SQLReadOnly{LockWait: s.FenceTimeout}
 	o.Fence = cutover.ReadOnlyFence{Control: o.ReadOnly}

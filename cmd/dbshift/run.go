@@ -143,11 +143,12 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 // On aws: the target opens through its own parameter group (RDS refuses SET
 // GLOBAL read_only), and the old source is fenced for good with the run's
 // deny-all security group.
-func providerCutover(ctx context.Context, prov provider.Provider, runID, targetID string, c *CutoverSettings) error {
+func providerCutover(ctx context.Context, prov provider.Provider, runID, sourceID, targetID string, c *CutoverSettings) error {
 	r, ok := prov.(*awsprov.RDS)
 	if !ok {
 		return nil
 	}
+	c.SourceInstance, c.TargetInstance = sourceID, targetID
 	if len(c.AppAccount) == 0 {
 		// No accounts to lock: fence with read_only=1 in the source's own
 		// parameter group (RDS refuses SET GLOBAL).

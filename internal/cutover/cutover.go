@@ -72,6 +72,9 @@ type Options struct {
 	// OldSource, with Reverse, is the old primary OpenWrites makes replicate
 	// from the target before opening it (a read-only switchover's way back).
 	OldSource *dbconn.Conn
+	// SourceInstance and TargetInstance are the RDS instance ids where the
+	// caller knows them: journaled with the servers and compared on resume.
+	SourceInstance, TargetInstance string
 	// Purpose is journaled with the servers: "cutover" (default), or
 	// "rollback" for a cutover back over reverse replication.
 	Purpose string
@@ -110,6 +113,8 @@ func (o *Options) defaults() {
 		o.Purpose = "cutover"
 	}
 }
+
+func (o *Options) instances() [2]string { return [2]string{o.SourceInstance, o.TargetInstance} }
 
 // check refuses settings that would make a fenced wait unbounded: a zero
 // is a default, a negative a mistake (MASTER_POS_WAIT reads -1 as "wait
@@ -166,7 +171,7 @@ func Run(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, 
 	}
 	// 0. Which servers this is about, first: resume, open-writes and
 	// rollback act on these and no others.
-	if err := RecordServers(ctx, o.Journal, source, target, o.Purpose); err != nil {
+	if err := recordServers(ctx, o.Journal, source, target, o.Purpose, o.instances()); err != nil {
 		return nil, err
 	}
 	r := newReport(source, target)

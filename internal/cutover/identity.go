@@ -24,6 +24,10 @@ type Identity struct {
 	ServerID uint32 // @@server_id
 	Hostname string // @@hostname
 	Port     int    // @@port
+	// Instance is the RDS instance id where the caller knows it; compared
+	// when both sides have one (a blue/green switchover renames instances,
+	// so that strategy leaves it empty).
+	Instance string
 }
 
 // ReadIdentity asks the server who it is.
@@ -44,6 +48,9 @@ func ReadIdentity(ctx context.Context, c *dbconn.Conn) (Identity, error) {
 // both have one, else the same server_id, host name and port (replication
 // needs distinct server_ids, so two servers of one topology never match).
 func (a Identity) Same(b Identity) bool {
+	if a.Instance != "" && b.Instance != "" && a.Instance != b.Instance {
+		return false
+	}
 	if a.UUID != "" && b.UUID != "" {
 		return a.UUID == b.UUID
 	}
@@ -55,20 +62,23 @@ func (a Identity) String() string {
 	if a.UUID != "" {
 		s += ", server_uuid " + a.UUID
 	}
+	if a.Instance != "" {
+		s += ", RDS instance " + a.Instance
+	}
 	return s + ")"
 }
 
 func (a Identity) data(prefix string) map[string]string {
 	return map[string]string{
 		prefix + "addr": a.Addr, prefix + "uuid": a.UUID, prefix + "server_id": strconv.FormatUint(uint64(a.ServerID), 10),
-		prefix + "hostname": a.Hostname, prefix + "port": strconv.Itoa(a.Port),
+		prefix + "hostname": a.Hostname, prefix + "port": strconv.Itoa(a.Port), prefix + "instance": a.Instance,
 	}
 }
 
 func identityFrom(d map[string]string, prefix string) Identity {
 	sid, _ := strconv.ParseUint(d[prefix+"server_id"], 10, 32)
 	port, _ := strconv.Atoi(d[prefix+"port"])
-	return Identity{Addr: d[prefix+"addr"], UUID: d[prefix+"uuid"], ServerID: uint32(sid), Hostname: d[prefix+"hostname"], Port: port}
+	return Identity{Addr: d[prefix+"addr"], UUID: d[prefix+"uuid"], ServerID: uint32(sid), Hostname: d[prefix+"hostname"], Port: port, Instance: d[prefix+"instance"]}
 }
 
 // WrongServersError says the servers given are not the ones the journal
@@ -91,6 +101,12 @@ func (e *WrongServersError) Error() string {
 // first entry, with purpose ("cutover", or "rollback" for a cutover back
 // over reverse replication).
 func RecordServers(ctx context.Context, j *journal.Journal, source, target *dbconn.Conn, purpose string) error {
+	return recordServers(ctx, j, source, target, purpose, [2]string{})
+}
+
+// recordServers is RecordServers with the RDS instance ids (source,
+// target) where known.
+func recordServers(ctx context.Context, j *journal.Journal, source, target *dbconn.Conn, purpose string, instances [2]string) error {
 	s, err := ReadIdentity(ctx, source)
 	if err != nil {
 		return err
@@ -99,6 +115,7 @@ func RecordServers(ctx context.Context, j *journal.Journal, source, target *dbco
 	if err != nil {
 		return err
 	}
+	s.Instance, t.Instance = instances[0], instances[1]
 	if s.Same(t) {
 		return &WrongServersError{Role: "target", Journaled: s, Given: t}
 	}
@@ -124,6 +141,12 @@ func JournaledServers(j *journal.Journal) (source, target Identity, purpose stri
 // the journal's: source and target each, either may be nil (open-writes
 // has no source). An empty journal passes: there is nothing to act on.
 func CheckServers(ctx context.Context, j *journal.Journal, source, target *dbconn.Conn) error {
+	return checkServers(ctx, j, source, target, [2]string{})
+}
+
+// checkServers is CheckServers with the RDS instance ids (source, target)
+// where known.
+func checkServers(ctx context.Context, j *journal.Journal, source, target *dbconn.Conn, instances [2]string) error {
 	if len(j.Entries()) == 0 {
 		return nil
 	}
@@ -131,7 +154,7 @@ func CheckServers(ctx context.Context, j *journal.Journal, source, target *dbcon
 	if !ok {
 		return &WrongServersError{Unrecorded: true}
 	}
-	for _, m := range []struct {
+	for i, m := range []struct {
 		role string
 		want Identity
 		c    *dbconn.Conn
@@ -143,6 +166,7 @@ func CheckServers(ctx context.Context, j *journal.Journal, source, target *dbcon
 		if err != nil {
 			return err
 		}
+		got.Instance = instances[i]
 		if !m.want.Same(got) {
 			return &WrongServersError{Role: m.role, Journaled: m.want, Given: got}
 		}

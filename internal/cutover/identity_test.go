@@ -3,6 +3,7 @@ package cutover_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,29 @@ func TestRun_RefusesNegativeDurations(t *testing.T) {
 	}
 	if len(j.Entries()) != 0 || sandboxtest.ReadOnly(t, p.a) {
 		t.Error("a refused cutover journaled or fenced")
+	}
+}
+
+// TestResume_RefusesAnotherRDSInstance: on RDS the journal also names the
+// instances; the same server reached as another instance id (a restored
+// copy answers with the same server identity) is refused.
+func TestResume_RefusesAnotherRDSInstance(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	o := cutover.Options{Journal: newJournal(t), KeepReadOnly: true, GateStable: 100 * time.Millisecond, SourceInstance: "prod", TargetInstance: "prod-encrypted"}
+	if _, err := cutover.Run(ctx, p.a, p.b, o); err != nil {
+		t.Fatal(err)
+	}
+	other := o
+	other.TargetInstance = "prod-encrypted-2"
+	var wrong *cutover.WrongServersError
+	if _, err := cutover.OpenWrites(ctx, p.b, other); !errors.As(err, &wrong) || !strings.Contains(err.Error(), "prod-encrypted-2") {
+		t.Fatalf("open-writes naming another instance: err = %v, want a WrongServersError naming it", err)
+	}
+	if !sandboxtest.ReadOnly(t, p.b) {
+		t.Fatal("a refused open-writes opened the target")
+	}
+	if _, err := cutover.OpenWrites(ctx, p.b, o); err != nil {
+		t.Fatalf("open-writes on the journal's instance: %v", err)
 	}
 }

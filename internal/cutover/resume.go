@@ -28,7 +28,7 @@ func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Repor
 	}
 	// Going forward opens the target and backing out unfences the source:
 	// either on servers other than the journal's makes two primaries.
-	if err := CheckServers(ctx, j, source, target); err != nil {
+	if err := checkServers(ctx, j, source, target, o.instances()); err != nil {
 		return nil, err
 	}
 	r := newReport(source, target)
@@ -85,7 +85,7 @@ func Resume(ctx context.Context, source, target *dbconn.Conn, o Options) (*Repor
 func OpenWrites(ctx context.Context, target *dbconn.Conn, o Options) (*Report, error) {
 	o.defaults()
 	r := &Report{Target: target.String(), Blockers: []Blocker{}}
-	if err := CheckServers(ctx, o.Journal, o.OldSource, target); err != nil {
+	if err := checkServers(ctx, o.Journal, o.OldSource, target, o.instances()); err != nil {
 		return r, err
 	}
 	if !o.Journal.Done(stepPromote) {
@@ -257,7 +257,7 @@ func RollbackStarted(j *journal.Journal) (kind string, at time.Time, ok bool) {
 func RollbackReadOnly(ctx context.Context, source, target *dbconn.Conn, o Options) (*Report, error) {
 	o.defaults()
 	r := newReport(source, target)
-	if err := CheckServers(ctx, o.Journal, source, target); err != nil {
+	if err := checkServers(ctx, o.Journal, source, target, o.instances()); err != nil {
 		return r, err
 	}
 	if WritesOpened(o.Journal) {
