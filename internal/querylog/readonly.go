@@ -140,12 +140,17 @@ const (
 // returns false. The text of an executable comment (/*!50001 ... */) is code
 // to the server and is scanned as tokens.
 func scan(q string, f func(k tokKind, i, j int) bool) {
+	inExec := false // inside /*! ... */: its */ is no token
 	for i := 0; i < len(q); {
 		c := q[i]
 		k, j := tokPunct, i+1
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
+			continue
+		case inExec && strings.HasPrefix(q[i:], "*/"):
+			inExec = false
+			i += 2
 			continue
 		case c == '\'' || c == '"':
 			k, j = tokString, skipQuoted(q, i)
@@ -156,6 +161,7 @@ func scan(q string, f func(k tokKind, i, j int) bool) {
 			for i < len(q) && q[i] >= '0' && q[i] <= '9' {
 				i++
 			}
+			inExec = true
 			continue
 		case strings.HasPrefix(q[i:], "/*"):
 			end := strings.Index(q[i+2:], "*/")

@@ -36,11 +36,28 @@ func TestRedactSecrets(t *testing.T) {
 		{"SELECT REPLACE(name, 'a', 'b') FROM t", "SELECT REPLACE(name, 'a', 'b') FROM t"},
 		{"SELECT * FROM users WHERE password = 'hash'", "SELECT * FROM users WHERE password = " + Redacted},
 		{"SELECT 1", "SELECT 1"},
+		// An introducer may be followed by whitespace or a comment, and may
+		// introduce a hex literal: all valid SQL (TestRedactSecrets_Server).
+		{"GRANT ALL ON *.* TO app IDENTIFIED BY _utf8mb4 'pw8s3cret'", "GRANT ALL ON *.* TO app IDENTIFIED BY _utf8mb4 " + Redacted},
+		{"CREATE USER app IDENTIFIED BY _utf8mb4/* c */\n's3cret'", "CREATE USER app IDENTIFIED BY _utf8mb4/* c */\n" + Redacted},
+		{"CREATE USER app IDENTIFIED BY _latin1 -- c\n 's3cret' PASSWORD EXPIRE", "CREATE USER app IDENTIFIED BY _latin1 -- c\n " + Redacted + " PASSWORD EXPIRE"},
+		{"CREATE USER app IDENTIFIED BY _binary X'733363726574'", "CREATE USER app IDENTIFIED BY _binary X" + Redacted},
+		{"CREATE USER app IDENTIFIED BY _utf8mb4 0x733363726574", "CREATE USER app IDENTIFIED BY _utf8mb4 " + Redacted},
+		{"CREATE USER app IDENTIFIED BY 0b011100110011", "CREATE USER app IDENTIFIED BY " + Redacted},
+		{"CREATE USER app IDENTIFIED BY /*!50000 _utf8mb4 */ 's3cret'", "CREATE USER app IDENTIFIED BY /*!50000 _utf8mb4 */ " + Redacted},
+		{"SELECT SHA2('s3cret', 256), SHA1('s3cret'), SHA(\"s3cret\"), MD5 ( 's3cret' ), VALIDATE_PASSWORD_STRENGTH('s3cret'), 'shown'",
+			"SELECT SHA2(" + Redacted + ", 256), SHA1(" + Redacted + "), SHA(" + Redacted + "), MD5 ( " + Redacted + " ), VALIDATE_PASSWORD_STRENGTH(" + Redacted + "), 'shown'"},
+		{"CALL mysql.rds_set_external_master_with_auto_position('db1', 3306, 'repl', 's3cret', 0, 0)",
+			"CALL mysql.rds_set_external_master_with_auto_position(" + Redacted + ", 3306, " + Redacted + ", " + Redacted + ", 0, 0)"},
+		{"CALL mysql.rds_set_external_source_with_auto_position('db1', 3306, 'repl', 's3cret', 0, 0)",
+			"CALL mysql.rds_set_external_source_with_auto_position(" + Redacted + ", 3306, " + Redacted + ", " + Redacted + ", 0, 0)"},
+		{"CALL mysql.rds_set_external_source('db1', 3306, 'repl', 's3cret', 'bin.000001', 4, 1)",
+			"CALL mysql.rds_set_external_source(" + Redacted + ", 3306, " + Redacted + ", " + Redacted + ", " + Redacted + ", 4, 1)"},
 	} {
 		if got := RedactSecrets(tc.in); got != tc.want {
 			t.Errorf("RedactSecrets(%q)\n = %q\nwant %q", tc.in, got, tc.want)
 		}
-		for _, secret := range []string{"s3cret", "p1", "p2", "key1", "*24"} {
+		for _, secret := range []string{"s3cret", "p1", "p2", "key1", "*24", "733363726574", "011100110011"} {
 			if strings.Contains(tc.in, secret) && strings.Contains(RedactSecrets(tc.in), secret) {
 				t.Errorf("RedactSecrets(%q) keeps %q", tc.in, secret)
 			}
