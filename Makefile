@@ -23,6 +23,7 @@ FUZZ_TARGETS := \
 	./internal/compat:FuzzScanSQL \
 	./internal/compat:FuzzAnalyzer \
 	./internal/spec:FuzzParse \
+	./internal/querylog:FuzzRedactSecrets \
 	./internal/dbconn:FuzzRedact \
 	./internal/replication:FuzzParseFilePos
 FUZZTIME ?= 2m
