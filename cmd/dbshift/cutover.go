@@ -200,6 +200,10 @@ func (s *CutoverSettings) resolveState(app *App, source, target string) error {
 	return nil
 }
 
+// legacyStateDir is where dbshift kept the journal before the default was
+// one directory per pair.
+const legacyStateDir = ".dbshift-cutover"
+
 // stateRoot is $XDG_STATE_HOME/dbshift, or ~/.local/state/dbshift.
 func stateRoot() (string, error) {
 	if x := os.Getenv("XDG_STATE_HOME"); x != "" && filepath.IsAbs(x) {
@@ -273,6 +277,10 @@ func stateOfTarget(target string) (string, error) {
 func openExistingJournal(dir string) (*journal.Journal, error) {
 	path := filepath.Join(dir, "cutover.journal")
 	if _, err := os.Stat(path); err != nil {
+		if _, lerr := os.Stat(filepath.Join(legacyStateDir, "cutover.journal")); lerr == nil && filepath.Clean(dir) != legacyStateDir {
+			// Before the per-pair default, the journal was kept here.
+			return nil, usage("no cutover in %s (no cutover.journal there); an older dbshift kept one in ./%s: give --state %s", dir, legacyStateDir, legacyStateDir)
+		}
 		return nil, usage("no cutover in %s (no cutover.journal there): give --state DIR of the cutover", dir)
 	}
 	return journal.Open(path)
