@@ -35,6 +35,9 @@ type CutoverSettings struct {
 	Hook           []string      `name:"hook" placeholder:"PHASE=COMMAND" help:"Run COMMAND (sh -c) at PHASE: before-fence, after-fence, after-promote, after-switch, after-abort."`
 	SwitchFlags
 	Resume bool `name:"resume" help:"Finish a cutover the journal shows was interrupted."`
+	// AdoptJournal is the way out for a cutover interrupted under an older
+	// dbshift, whose journal names no servers: resume refuses it otherwise.
+	AdoptJournal bool `name:"adopt-journal" help:"With --resume: the journal (from an older dbshift) names no servers; record --source and --target as its servers, after confirmation, and resume."`
 	// Window is set from a spec's maintenance section (not a flag).
 	Window *cutover.Window `kong:"-"`
 	// FenceOld is the provider's fence of the old source for good (aws:
@@ -128,6 +131,9 @@ func runCutoverConns(app *App, src, tgt *dbconn.Conn, s *CutoverSettings, what s
 		}
 		rep, err = cutover.RunWindow(app.Ctx, src, tgt, o, *s.Window)
 	} else if s.Resume {
+		if err := adoptJournal(app, j, src, tgt, s); err != nil {
+			return err
+		}
 		rep, err = cutover.Resume(app.Ctx, src, tgt, o)
 	} else {
 		actions := []string{
@@ -284,6 +290,19 @@ func openExistingJournal(dir string) (*journal.Journal, error) {
 		return nil, usage("no cutover in %s (no cutover.journal there): give --state DIR of the cutover", dir)
 	}
 	return journal.Open(path)
+}
+
+// adoptJournal records src and tgt as the servers of a journal that names
+// none, when --adopt-journal says so and the operator confirms: the one
+// way to finish a cutover an older dbshift left with the source fenced.
+func adoptJournal(app *App, j *journal.Journal, src, tgt *dbconn.Conn, s *CutoverSettings) error {
+	if _, _, _, named := cutover.JournaledServers(j); named || !s.AdoptJournal {
+		return nil
+	}
+	if err := app.confirm(s.Yes, []string{"take the journal in " + s.State + " (which names no servers) as the cutover from " + src.String() + " to " + tgt.String() + ", then resume it: backing out unfences " + src.String() + ", going forward opens " + tgt.String()}); err != nil {
+		return err
+	}
+	return cutover.RecordServers(app.Ctx, j, src, tgt, "cutover")
 }
 
 // cutoverFailed is the exit error of a cutover call: 2 when the servers

@@ -85,3 +85,32 @@ func TestCutover_ZeroOrNegativeDurationsAreUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestCutover_AdoptJournalOfAnOlderDbshift: a journal that names no servers
+// (an older dbshift's, killed after its fence) is refused by --resume
+// (exit 2, the source stays fenced), and --adopt-journal takes the servers
+// given as its own and backs out.
+func TestCutover_AdoptJournalOfAnOlderDbshift(t *testing.T) {
+	s := sandboxtest.ReplicatingPair(t, sandbox.Options{})
+	db1, db2 := s.Instances[0], s.Instances[1]
+	c1 := sandboxtest.Conn(t, db1)
+	state := t.TempDir()
+	old := `{"time":"2026-12-01T10:00:00Z","step":"gate","event":"done"}
+{"time":"2026-12-01T10:00:01Z","step":"fence","event":"start","data":{"kind":"read_only"}}
+`
+	if err := os.WriteFile(filepath.Join(state, "cutover.journal"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.DB.Exec("SET GLOBAL read_only = 1"); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DBSHIFT_SOURCE_PASSWORD": db1.Password, "DBSHIFT_TARGET_PASSWORD": db2.Password}
+	args := []string{"cutover", "--source", db1.DSN(), "--target", db2.DSN(), "--state", state, "--resume", "--yes"}
+	if code, _, errOut := runCLI(t, env, args...); code != 2 || !strings.Contains(errOut, "names no server") || !sandboxtest.ReadOnly(t, c1) {
+		t.Fatalf("resume of a journal naming no servers: exit %d, source read_only=%v: %s", code, sandboxtest.ReadOnly(t, c1), errOut)
+	}
+	code, out, errOut := runCLI(t, env, append(args, "--adopt-journal")...)
+	if code != 1 || sandboxtest.ReadOnly(t, c1) {
+		t.Fatalf("--adopt-journal: exit %d (want 1, backed out), source read_only=%v\n%s\n%s", code, sandboxtest.ReadOnly(t, c1), out, errOut)
+	}
+}

@@ -92,7 +92,7 @@ type WrongServersError struct {
 
 func (e *WrongServersError) Error() string {
 	if e.Unrecorded {
-		return "the journal records no server identity (written by an older dbshift): it cannot be proven to be about these servers, so nothing was changed; finish that cutover by hand or start a new one in a fresh state directory"
+		return "the journal names no servers (written by an older dbshift): it cannot be proven to be about these servers, so nothing was changed; if it is, resume with --adopt-journal (it asks first), or start a new cutover in a fresh state directory"
 	}
 	return fmt.Sprintf("the journal's %s is %s, but the %s given is %s: this journal is about other servers (or the roles are swapped); nothing was changed", e.Role, e.Journaled, e.Role, e.Given)
 }
