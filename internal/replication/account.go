@@ -43,7 +43,8 @@ var replicationPrivileges = map[string]bool{
 // checkAccount refuses, before anything changes, a replication account name
 // that would take over another account: any account of that user name (on
 // any host: a new user@host shadows user@'%' for connections from host)
-// holding more than replication privileges, and an account requiring TLS
+// holding more than replication privileges, an account requiring a client
+// certificate (X509, ISSUER/SUBJECT/CIPHER), and an account requiring TLS
 // when replication would run without it. An existing replication-only
 // account is re-keyed: another replica logging in with it from a matching
 // host would be cut off at its next reconnect (a stale Binlog Dump thread
@@ -84,6 +85,12 @@ func checkAccount(ctx context.Context, source *dbconn.Conn, user, host string, t
 	if !acct.exists {
 		return acct, nil
 	}
+	if acct.sslType == "X509" || acct.sslType == "SPECIFIED" {
+		// dbshift sets no MASTER_SSL_CERT/KEY: a re-keyed account that
+		// wants a client certificate could never log in.
+		return acct, fmt.Errorf("account %s@%s on %s requires a client certificate (REQUIRE %s) and dbshift gives the replica none: refusing to re-key it; choose another --repl-user",
+			flavor.Quote(user), flavor.Quote(host), source, requireName(acct.sslType))
+	}
 	if !tls && acct.sslType != "" {
 		return acct, fmt.Errorf("account %s@%s on %s requires TLS (REQUIRE %s) and replication would run without it (--tls %s): refusing to drop that requirement; use --tls required or stronger",
 			flavor.Quote(user), flavor.Quote(host), source, requireName(acct.sslType), mode)
@@ -93,8 +100,11 @@ func checkAccount(ctx context.Context, source *dbconn.Conn, user, host string, t
 
 // requireName turns mysql.user.ssl_type into the REQUIRE clause's word.
 func requireName(sslType string) string {
-	if sslType == "ANY" {
+	switch sslType {
+	case "ANY":
 		return "SSL"
+	case "SPECIFIED":
+		return "ISSUER/SUBJECT/CIPHER"
 	}
 	return sslType
 }
@@ -160,8 +170,8 @@ func extraPrivileges(grants []string) []string {
 // ensureUser creates the least-privilege replication account on the
 // source, or gives the existing one (checked by checkAccount) a new
 // password; either way the caller gets a password that works and was
-// never shown. An existing account keeps its REQUIRE clause: a stronger
-// one (X509) stays, and REQUIRE SSL is never dropped.
+// never shown. An existing account keeps its REQUIRE clause: REQUIRE SSL is
+// never dropped (checkAccount refused the certificate-requiring ones).
 func ensureUser(ctx context.Context, source *dbconn.Conn, user, host string, requireTLS bool, existing existingAccount) (Account, error) {
 	pw, err := GeneratePassword(32)
 	if err != nil {

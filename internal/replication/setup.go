@@ -83,12 +83,14 @@ func (o SetupOptions) withDefaults(target *dbconn.Conn) SetupOptions {
 // Setup creates the replication account on the source, fences the target
 // read-only, points it at the source from exactly the given coordinates and
 // starts replication, confirming both threads run. Every check comes before
-// the first change (a live replica, an account name that belongs to an
-// admin or a connected replica, a REQUIRE SSL that would be dropped), and a
-// failure after the first change undoes what was done: the account it
-// created is dropped, read_only is put back, a replica configuration it
+// the first change (a target that replicates or holds a stopped replica
+// configuration, an account name that belongs to an admin, an account that
+// requires a client certificate, a REQUIRE SSL that would be dropped), and
+// a failure after the first change undoes what was done: the account it
+// created is dropped, read_only is put back, the replica configuration it
 // made is reset. A re-keyed existing account keeps its new password: the
-// old one is not known, and no connected replica was using it.
+// old one is not known. Whether another replica logs in with that account
+// is not checked (a just-stopped replica looks the same on the source).
 func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (res SetupResult, err error) {
 	o = o.withDefaults(target)
 	res = SetupResult{From: o.From, UseGTID: o.UseGTID}
@@ -152,6 +154,11 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (re
 	if st.Configured && (st.IORunning == "Yes" || st.IORunning == "Connecting" || st.SQLRunning == "Yes") {
 		return res, fmt.Errorf("%s already replicates from %s:%d (IO %s, SQL %s); nothing was changed: stop it first (dbshift replicate stop)", target, st.SourceHost, st.SourcePort, st.IORunning, st.SQLRunning)
 	}
+	if st.Configured {
+		// A failed start could not put a replaced configuration back
+		// (passwords, positions): the operator clears it knowingly.
+		return res, fmt.Errorf("%s holds a stopped replica configuration (source %s:%d); nothing was changed: remove it first with dbshift replicate reset if it is no longer needed", target, st.SourceHost, st.SourcePort)
+	}
 	wasReadOnly, err := ReadOnly(ctx, target)
 	if err != nil {
 		return res, err
@@ -206,9 +213,7 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (re
 	if err = Configure(ctx, target, src); err != nil {
 		return res, err
 	}
-	if !st.Configured {
-		undo = append(undo, func(ctx context.Context) error { return Reset(ctx, target) })
-	}
+	undo = append(undo, func(ctx context.Context) error { return Reset(ctx, target) })
 	if res.Status, err = Start(ctx, target, o.StartTimeout); err != nil && res.TLSCA != "" && strings.Contains(err.Error(), "SSL") {
 		err = fmt.Errorf("%w (--tls %s: the target's server verifies %s against %s, a file it reads on its own machine)", err, mode, source, res.TLSCA)
 	}
