@@ -13,6 +13,7 @@ import (
 	"github.com/dbshift/dbshift/internal/cutover"
 	"github.com/dbshift/dbshift/internal/dbconn"
 	"github.com/dbshift/dbshift/internal/journal"
+	"github.com/dbshift/dbshift/internal/replication"
 )
 
 type CutoverCmd struct {
@@ -56,7 +57,10 @@ type CutoverSettings struct {
 	// run's cutover, journaled with the servers (not flags).
 	SourceInstance string `kong:"-"`
 	TargetInstance string `kong:"-"`
-	Yes            bool   `name:"yes" help:"Do not ask for confirmation."`
+	// ReplTLS and ReplTLSCA are the reverse replication's TLS from a run's
+	// spec (not flags: the cutover command takes the global --tls/--tls-ca).
+	ReplTLS, ReplTLSCA string `kong:"-"`
+	Yes                bool   `name:"yes" help:"Do not ask for confirmation."`
 	FormatFlag
 	// purpose is journaled with the servers ("rollback": a cutover back).
 	purpose string
@@ -343,6 +347,18 @@ func (s *CutoverSettings) options(app *App, src, tgt *dbconn.Conn, hooks []cutov
 		return o, err
 	}
 	o.Switch = sw
+	// The reverse replication's TLS: a run's spec (replication.tls), else
+	// the global flags; refused now what Setup would refuse only after
+	// the point of no return.
+	o.ReplTLS, o.ReplTLSCA = app.TLS, app.TLSCA
+	if s.ReplTLS != "" {
+		o.ReplTLS, o.ReplTLSCA = s.ReplTLS, s.ReplTLSCA
+	}
+	if s.Reverse {
+		if err := replication.CheckReplicaTLS(o.ReplTLS, o.ReplTLSCA, src); err != nil {
+			return o, usage("--reverse: %v", err)
+		}
+	}
 	o.FenceOld = s.FenceOld
 	o.Switchover = s.Switchover
 	if s.TargetReadOnly != nil {

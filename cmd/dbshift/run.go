@@ -173,7 +173,7 @@ func specCutoverSettings(s *spec.Spec, stateDir string) CutoverSettings {
 	c := CutoverSettings{
 		State: stateDir, MaxLag: s.Replication.MaxLag, CatchupTimeout: s.Cutover.CatchupTimeout, DrainTimeout: s.Cutover.DrainTimeout,
 		KillAfter: s.Cutover.KillAfter, FenceTimeout: s.Cutover.FenceTimeout, KeepReadOnly: s.Cutover.KeepReadOnly, Reverse: s.Cutover.Reverse,
-		AppAccount: s.Cutover.AppAccounts, Yes: true,
+		AppAccount: s.Cutover.AppAccounts, Yes: true, ReplTLS: s.Replication.TLS, ReplTLSCA: s.Replication.TLSCA,
 	}
 	for _, h := range s.Cutover.Hooks {
 		c.Hook = append(c.Hook, h.Phase+"="+h.Command)

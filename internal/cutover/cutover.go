@@ -55,6 +55,10 @@ type Options struct {
 	// by, for reverse replication (default: the DSNs').
 	SourceAddr, TargetAddr string
 	ReplUser               string
+	// ReplTLS and ReplTLSCA are the reverse replication's TLS: a dbconn
+	// mode ("" preferred) and, under verify-ca/verify-identity, the CA file
+	// the old source's server reads on its own machine.
+	ReplTLS, ReplTLSCA string
 	// FenceOld fences the old source for good once the target is promoted
 	// and traffic switched (AWS: a deny-all security group); nil: it stays
 	// fenced by Fence alone. It is skipped with Reverse, which needs the old
@@ -657,6 +661,7 @@ func (c *run) reverse() error {
 	}
 	res, err := replication.Setup(c.ctx, c.tgt, c.src, replication.SetupOptions{
 		From: c.promoted, ReplUser: c.o.ReplUser, ReplHost: c.src.Host(), SourceAddr: c.o.TargetAddr,
+		TLS: c.o.ReplTLS, TLSCA: c.o.ReplTLSCA,
 	})
 	if err != nil {
 		return err

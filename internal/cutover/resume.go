@@ -182,6 +182,7 @@ func reversePoint(ctx context.Context, old, target *dbconn.Conn, o Options) (rep
 func reverseFrom(ctx context.Context, old, target *dbconn.Conn, from replication.Coordinates, o Options, r *Report) error {
 	res, err := replication.Setup(ctx, target, old, replication.SetupOptions{
 		From: from, ReplUser: o.ReplUser, ReplHost: old.Host(), SourceAddr: o.TargetAddr,
+		TLS: o.ReplTLS, TLSCA: o.ReplTLSCA,
 	})
 	if err != nil {
 		return fmt.Errorf("reverse replication %s <- %s: %w", old, target, err)

@@ -132,13 +132,10 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (re
 		}
 		res.TLS = true
 	}
+	if err := CheckReplicaTLS(mode, o.TLSCA, target); err != nil {
+		return res, err
+	}
 	if dbconn.TLSVerifies(mode) {
-		switch {
-		case o.TLSCA == "":
-			return res, fmt.Errorf("--tls %s for replication needs a CA file for the target's server to verify %s with: give --tls-ca (or --repl-tls-ca, a path on the target's machine)", mode, source)
-		case target.Flavor.RDS:
-			return res, fmt.Errorf("%s is RDS: its replication procedures take no CA, so replication into it can be encrypted but not verified; use --tls required", target)
-		}
 		res.TLSCA = o.TLSCA
 	}
 	if !res.TLS && target.Flavor.RDS && target.Flavor.IsMySQL() && target.Flavor.AtLeast(8, 4, 0) {
@@ -218,6 +215,25 @@ func Setup(ctx context.Context, source, target *dbconn.Conn, o SetupOptions) (re
 		err = fmt.Errorf("%w (--tls %s: the target's server verifies %s against %s, a file it reads on its own machine)", err, mode, source, res.TLSCA)
 	}
 	return res, err
+}
+
+// CheckReplicaTLS refuses a replication TLS mode the replica cannot
+// honour, so callers that set replication up late (a cutover's reverse
+// replication, after the point of no return) can refuse it up front:
+// verify-ca/verify-identity need a CA file for the replica's server to
+// read, and RDS's replication procedures take none.
+func CheckReplicaTLS(mode, caFile string, replica *dbconn.Conn) error {
+	mode, err := dbconn.ParseTLSMode(mode)
+	if err != nil || !dbconn.TLSVerifies(mode) {
+		return err
+	}
+	switch {
+	case caFile == "":
+		return fmt.Errorf("--tls %s for replication needs a CA file for the server of %s to verify its source with: give --tls-ca (or --repl-tls-ca, a path on that server's machine)", mode, replica)
+	case replica.Flavor.RDS:
+		return fmt.Errorf("%s is RDS: its replication procedures take no CA, so replication into it can be encrypted but not verified; use --tls required", replica)
+	}
+	return nil
 }
 
 // CheckCoordinates verifies that file:pos lies inside a binlog the source

@@ -63,9 +63,14 @@ type Target struct {
 
 // Replication settings.
 type Replication struct {
-	User    string        `yaml:"user" json:"user"`
-	Host    string        `yaml:"host" json:"host"` // host pattern of the account on the source
+	User string `yaml:"user" json:"user"`
+	Host string `yaml:"host" json:"host"` // host pattern of the account on the source
+	// TLS is a --tls mode for the replication the run sets up: disabled
+	// (off), preferred, required, verify-ca, verify-identity. TLSCA is the
+	// CA file the target's server process reads, on its own machine, under
+	// verify-ca/verify-identity.
 	TLS     string        `yaml:"tls" json:"tls"`
+	TLSCA   string        `yaml:"tls_ca" json:"tls_ca,omitempty"`
 	MaxLag  time.Duration `yaml:"max_lag" json:"max_lag"`
 	Timeout time.Duration `yaml:"catchup_timeout" json:"catchup_timeout"`
 	// SourceAddr is how the target reaches the source, when not the DSN's.
@@ -264,9 +269,7 @@ func (s *Spec) Validate() error {
 	if !slices.Contains([]string{"none", "haproxy", "exec", "route53"}, s.Cutover.Switch.Kind) {
 		bad("cutover.switch.kind: %q, want none, haproxy, exec or route53", s.Cutover.Switch.Kind)
 	}
-	if !slices.Contains([]string{"required", "preferred", "off"}, s.Replication.TLS) {
-		bad("replication.tls: %q, want required, preferred or off", s.Replication.TLS)
-	}
+	s.validateReplicationTLS(bad)
 	switch s.Provider {
 	case "local":
 		if s.Local.SandboxDir == "" {
@@ -288,6 +291,25 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("spec: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// validateReplicationTLS checks replication.tls and tls_ca as Setup would
+// at the replicate step, so plan refuses them too.
+func (s *Spec) validateReplicationTLS(bad func(format string, args ...any)) {
+	mode, err := dbconn.ParseTLSMode(s.Replication.TLS)
+	if err != nil {
+		bad("replication.tls: %q, want %s (off = disabled)", s.Replication.TLS, strings.Join(dbconn.TLSModes(), ", "))
+		return
+	}
+	switch {
+	case dbconn.TLSVerifies(mode) && s.Provider == "aws":
+		// RDS's replication procedures take no CA.
+		bad("replication.tls: %s: replication into RDS can be encrypted (required) but not verified", mode)
+	case dbconn.TLSVerifies(mode) && s.Replication.TLSCA == "":
+		bad("replication.tls_ca: required with replication.tls %s (the CA file the target's server verifies the source with, a path on the target's machine)", mode)
+	case !dbconn.TLSVerifies(mode) && s.Replication.TLSCA != "":
+		bad("replication.tls_ca: only read under replication.tls verify-ca or verify-identity, not %s", mode)
+	}
 }
 
 // validateCutover checks what a run would otherwise only find at its

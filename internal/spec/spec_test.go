@@ -107,3 +107,38 @@ func TestParse_PasswordInDSNRefused(t *testing.T) {
 		}
 	}
 }
+
+// replication.tls takes the five modes of --tls (off kept as an alias of
+// disabled) and replication.tls_ca, the CA file the target's server reads
+// under verify-ca/verify-identity.
+func TestParse_ReplicationTLS(t *testing.T) {
+	for _, extra := range []string{
+		"replication: {tls: disabled}",
+		"replication: {tls: off}",
+		"replication: {tls: preferred}",
+		"replication: {tls: required}",
+		"replication: {tls: verify-ca, tls_ca: /etc/mysql/ca.pem}",
+		"replication: {tls: verify-identity, tls_ca: /etc/mysql/ca.pem}",
+	} {
+		s, err := spec.Parse([]byte(base + extra + "\n"))
+		if err != nil {
+			t.Errorf("%s: %v", extra, err)
+			continue
+		}
+		if strings.Contains(extra, "tls_ca") && s.Replication.TLSCA != "/etc/mysql/ca.pem" {
+			t.Errorf("%s: TLSCA = %q", extra, s.Replication.TLSCA)
+		}
+	}
+	const aws = "provider: aws\naws: {region: eu-west-1, source_instance: db1}\n"
+	for _, c := range []struct{ yaml, wantErr string }{
+		{base + "replication: {tls: verify-full}", `replication.tls: "verify-full"`},
+		{base + "replication: {tls: verify-ca}", "replication.tls_ca: required"},
+		{base + "replication: {tls: required, tls_ca: /ca.pem}", "replication.tls_ca: only read under"},
+		{strings.Replace(base, "provider: local\n", "", 1) + aws + "replication: {tls: verify-identity, tls_ca: /ca.pem}", "RDS"},
+	} {
+		_, err := spec.Parse([]byte(c.yaml + "\n"))
+		if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+			t.Errorf("%q: Parse = %v, want %q", c.yaml, err, c.wantErr)
+		}
+	}
+}

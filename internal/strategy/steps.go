@@ -359,7 +359,7 @@ func replicateStep(s *spec.Spec, coordsStep string) Step {
 				}
 			}
 			res, err := replication.Setup(ctx, src, tgt, replication.SetupOptions{
-				From: co, ReplUser: s.Replication.User, ReplHost: replHost, TLS: s.Replication.TLS, SourceAddr: s.Replication.SourceAddr,
+				From: co, ReplUser: s.Replication.User, ReplHost: replHost, TLS: s.Replication.TLS, TLSCA: s.Replication.TLSCA, SourceAddr: s.Replication.SourceAddr,
 			})
 			if err != nil {
 				return err
