@@ -60,13 +60,7 @@ func (app *App) open(spec dbconn.Spec) (*dbconn.Conn, error) {
 
 // withTLS fills in the global --tls and --tls-ca where spec has none.
 func (app *App) withTLS(spec dbconn.Spec) dbconn.Spec {
-	if spec.TLS == "" {
-		spec.TLS = app.TLS
-	}
-	if spec.TLSCA == "" {
-		spec.TLSCA = app.TLSCA
-	}
-	return spec
+	return spec.WithTLS(app.TLS, app.TLSCA)
 }
 
 // openPair connects to a source and a target; close closes both.

@@ -16,6 +16,7 @@ func newProvider(app *App, s *spec.Spec, runID string) (provider.Provider, error
 		if err != nil {
 			return nil, usage("local provider: %v", err)
 		}
+		p.TLS, p.TLSCA = app.TLS, app.TLSCA
 		return p, nil
 	case "aws":
 		p, err := awsprov.NewFromSpec(app.Ctx, s, app.Log)

@@ -68,7 +68,7 @@ func (c *RunCmd) Run(app *App) error {
 	}
 	// Reach the source before anything is created: an unreachable one is
 	// exit 2 with no half-started run left in the state directory.
-	src, err := dbconn.Open(app.Ctx, (&strategy.Env{Spec: s}).SourceSpec(), app.Log)
+	src, err := dbconn.Open(app.Ctx, (&strategy.Env{Spec: s, TLS: app.TLS, TLSCA: app.TLSCA}).SourceSpec(), app.Log)
 	if err != nil {
 		return &ExitError{Code: exitCodeFor(err), Err: err}
 	}
@@ -123,7 +123,7 @@ func migrationEnv(app *App, st *migration.State, s *spec.Spec) (*strategy.Env, [
 		return nil, nil, err
 	}
 	env := &strategy.Env{
-		Spec: s, RunID: st.RunID, Provider: prov, Journal: st.Journal, Log: app.Log,
+		Spec: s, RunID: st.RunID, Provider: prov, Journal: st.Journal, Log: app.Log, TLS: app.TLS, TLSCA: app.TLSCA,
 		Progress: func(label string, max int64) progress.Reporter {
 			return progress.New(app.Stderr, app.isTerminal(), label, max)
 		},

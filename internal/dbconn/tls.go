@@ -163,3 +163,15 @@ func certNames(c *x509.Certificate) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// WithTLS returns s with mode and caFile filled in where s names none: the
+// caller's defaults (the global --tls and --tls-ca) under a spec's own.
+func (s Spec) WithTLS(mode, caFile string) Spec {
+	if s.TLS == "" {
+		s.TLS = mode
+	}
+	if s.TLSCA == "" {
+		s.TLSCA = caFile
+	}
+	return s
+}

@@ -285,7 +285,7 @@ func compareAnswers(ctx context.Context, e *Env, bg provider.BlueGreen) (*replay
 	open := func(inst provider.Instance, role string) (*dbconn.Conn, error) {
 		sp := inst.Spec(role)
 		sp.KeepSessionDefaults, sp.MaxOpen = true, conc+1
-		return dbconn.Open(ctx, sp, e.Log)
+		return dbconn.Open(ctx, e.withTLS(sp), e.Log)
 	}
 	src, err := e.Provider.Source(ctx)
 	if err != nil {

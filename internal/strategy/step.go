@@ -68,9 +68,15 @@ type Env struct {
 	// Cutover runs the cutover protocol with the spec's settings (auto mode).
 	Cutover func(ctx context.Context, source, target *dbconn.Conn) error
 	// Dir is the run's state directory (reports of the checks).
-	Dir   string
-	conns map[string]*dbconn.Conn
+	Dir string
+	// TLS and TLSCA are the global --tls and --tls-ca: every connection
+	// the steps open uses them (a spec names servers, not TLS).
+	TLS, TLSCA string
+	conns      map[string]*dbconn.Conn
 }
+
+// withTLS fills in the run's TLS mode and CA where s has none.
+func (e *Env) withTLS(s dbconn.Spec) dbconn.Spec { return s.WithTLS(e.TLS, e.TLSCA) }
 
 // Close closes the connections the steps opened.
 func (e *Env) Close() {
@@ -86,7 +92,7 @@ func (e *Env) SourceSpec() dbconn.Spec {
 	if env := e.Spec.Source.PasswordEnv; env != "" && s.PasswordFile == "" {
 		s.Password = os.Getenv(env)
 	}
-	return s
+	return e.withTLS(s)
 }
 
 // Conn returns a cached connection for key, opening it with spec.
@@ -97,7 +103,7 @@ func (e *Env) Conn(ctx context.Context, key string, s dbconn.Spec) (*dbconn.Conn
 		}
 		c.Close()
 	}
-	c, err := dbconn.Open(ctx, s, e.Log)
+	c, err := dbconn.Open(ctx, e.withTLS(s), e.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,9 @@ type Provider struct {
 	// EncryptTimeout bounds the wait for background encryption of a
 	// restored target (Restore and VerifyEncrypted). Default 10 minutes.
 	EncryptTimeout time.Duration
+	// TLS and TLSCA are the dbconn TLS mode and CA file of every
+	// connection the provider opens ("": preferred, the system pool).
+	TLS, TLSCA string
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -119,7 +122,7 @@ func (p *Provider) open(ctx context.Context, inst provider.Instance, role string
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := dbconn.Open(ctx, dbconn.Spec{Role: role, DSN: inst.DSN, Password: pw}, p.log)
+	c, err := dbconn.Open(ctx, dbconn.Spec{Role: role, DSN: inst.DSN, Password: pw, TLS: p.TLS, TLSCA: p.TLSCA}, p.log)
 	return c, pw, err
 }
 
