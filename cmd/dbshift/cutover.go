@@ -92,11 +92,9 @@ func (c *CutoverRunCmd) Run(app *App) error {
 	}
 	if c.Resume {
 		// Said before any server is dialed: there may be nothing to resume.
-		j, err := openExistingJournal(c.State)
-		if err != nil {
+		if err := requireJournal(c.State); err != nil {
 			return err
 		}
-		j.Close()
 	}
 	return runCutover(app, dbconn.Spec{Role: "source", DSN: c.Source, PasswordFile: c.SourcePasswordFile},
 		dbconn.Spec{Role: "target", DSN: c.Target, PasswordFile: c.TargetPasswordFile}, &c.CutoverSettings, "cutover")
@@ -282,18 +280,25 @@ func stateOfTarget(target string) (string, error) {
 	return "", usage("several cutovers to %s: give --state with one of %s", target, strings.Join(dirs, ", "))
 }
 
+// requireJournal says, as a usage error, that DIR holds no cutover.
+func requireJournal(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "cutover.journal")); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(legacyStateDir, "cutover.journal")); err == nil && filepath.Clean(dir) != legacyStateDir {
+		// Before the per-pair default, the journal was kept here.
+		return usage("no cutover in %s (no cutover.journal there); an older dbshift kept one in ./%s: give --state %s", dir, legacyStateDir, legacyStateDir)
+	}
+	return usage("no cutover in %s (no cutover.journal there): give --state DIR of the cutover", dir)
+}
+
 // openExistingJournal opens DIR/cutover.journal of a cutover that ran;
 // a directory without one is a usage error, never a new empty journal.
 func openExistingJournal(dir string) (*journal.Journal, error) {
-	path := filepath.Join(dir, "cutover.journal")
-	if _, err := os.Stat(path); err != nil {
-		if _, lerr := os.Stat(filepath.Join(legacyStateDir, "cutover.journal")); lerr == nil && filepath.Clean(dir) != legacyStateDir {
-			// Before the per-pair default, the journal was kept here.
-			return nil, usage("no cutover in %s (no cutover.journal there); an older dbshift kept one in ./%s: give --state %s", dir, legacyStateDir, legacyStateDir)
-		}
-		return nil, usage("no cutover in %s (no cutover.journal there): give --state DIR of the cutover", dir)
+	if err := requireJournal(dir); err != nil {
+		return nil, err
 	}
-	return journal.Open(path)
+	return journal.Open(filepath.Join(dir, "cutover.journal"))
 }
 
 // adoptJournal records src and tgt as the servers of a journal that names

@@ -86,18 +86,7 @@ func TestReplicateCLI_BothFlavors(t *testing.T) {
 		}
 		// position --stop prints the coordinates the stopped replica reports.
 		env := pwEnv(src, byPos)
-		code, out, errs := runCLI(t, env, "position", "--replica", byPos.DSN(), "--stop", "--yes", "--format", "json")
-		if code != 0 {
-			t.Fatalf("position --stop: exit %d\n%s\n%s", code, out, errs)
-		}
-		var pos struct {
-			File     string `json:"file"`
-			Position uint64 `json:"position"`
-			GTID     string `json:"gtid"`
-		}
-		if err := json.Unmarshal([]byte(out), &pos); err != nil {
-			t.Fatal(err)
-		}
+		pos := positionStop(t, env, byPos.DSN())
 		tc := adminConn(t, byPos)
 		st, err := replication.ReadStatus(context.Background(), tc)
 		if err != nil {

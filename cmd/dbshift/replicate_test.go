@@ -164,18 +164,7 @@ func TestReplicateStart_FromDumpCoordinates(t *testing.T) {
 
 			// position --stop: the coordinates printed are those the
 			// replica reports after it stopped.
-			code, out, errs = runCLI(t, env, "position", "--replica", dst.DSN(), "--stop", "--yes", "--format", "json")
-			if code != 0 {
-				t.Fatalf("position --stop: exit %d\n%s\n%s", code, out, errs)
-			}
-			var pos struct {
-				File     string `json:"file"`
-				Position uint64 `json:"position"`
-				GTID     string `json:"gtid"`
-			}
-			if err := json.Unmarshal([]byte(out), &pos); err != nil {
-				t.Fatal(err)
-			}
+			pos := positionStop(t, env, dst.DSN())
 			var file string
 			var execPos uint64
 			var ioRun, sqlRun string
@@ -303,4 +292,26 @@ func TestPreflight_SandboxPassesAndRDSRetentionFails(t *testing.T) {
 	if code != 0 {
 		t.Errorf("RDS preflight with 168 h: exit %d\n%s", code, out)
 	}
+}
+
+// stoppedAt is what position --stop --format json prints.
+type stoppedAt struct {
+	File     string `json:"file"`
+	Position uint64 `json:"position"`
+	GTID     string `json:"gtid"`
+}
+
+// positionStop runs position --stop on the replica and returns what it
+// printed.
+func positionStop(t *testing.T, env map[string]string, replicaDSN string) stoppedAt {
+	t.Helper()
+	code, out, errs := runCLI(t, env, "position", "--replica", replicaDSN, "--stop", "--yes", "--format", "json")
+	if code != 0 {
+		t.Fatalf("position --stop: exit %d\n%s\n%s", code, out, errs)
+	}
+	var pos stoppedAt
+	if err := json.Unmarshal([]byte(out), &pos); err != nil {
+		t.Fatal(err)
+	}
+	return pos
 }

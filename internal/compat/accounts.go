@@ -31,49 +31,6 @@ var mariadbOnlyPrivileges = map[string]string{
 	"SHOW CREATE ROUTINE":      "SHOW_ROUTINE",
 }
 
-// grantPrivileges returns the privileges one SHOW GRANTS line grants, upper
-// case, without column lists: "GRANT SELECT (a, b), SET USER ON *.* TO ..."
-// gives SELECT and SET USER. Role grants (no ON) give nothing.
-func grantPrivileges(line string) []string {
-	rest, ok := strings.CutPrefix(line, "GRANT ")
-	if !ok {
-		return nil
-	}
-	list, _, ok := strings.Cut(rest, " ON ")
-	if !ok {
-		return nil
-	}
-	var out []string
-	depth, start := 0, 0
-	for i := 0; i <= len(list); i++ {
-		if i < len(list) {
-			switch list[i] {
-			case '(':
-				depth++
-				continue
-			case ')':
-				depth--
-				continue
-			case ',':
-				if depth > 0 {
-					continue
-				}
-			default:
-				continue
-			}
-		}
-		p := list[start:i]
-		if j := strings.IndexByte(p, '('); j >= 0 {
-			p = p[:j]
-		}
-		if p = strings.ToUpper(strings.TrimSpace(p)); p != "" {
-			out = append(out, p)
-		}
-		start = i + 1
-	}
-	return out
-}
-
 // grants reads SHOW GRANTS for an account. MariaDB roles have an empty host
 // and are named alone.
 func (e *liveEnv) grants(ctx context.Context, a account) ([]string, error) {
@@ -115,7 +72,7 @@ func checkInvalidPrivileges(ctx context.Context, e *liveEnv) ([]Finding, error) 
 		}
 		held := map[string]bool{}
 		for _, l := range lines {
-			for _, p := range grantPrivileges(l) {
+			for _, p := range flavor.GrantPrivileges(l) {
 				held[p] = true
 			}
 		}

@@ -2,6 +2,7 @@ package compat
 
 import (
 	"context"
+	"github.com/dbshift/dbshift/internal/flavor"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,7 @@ func TestGrantPrivileges(t *testing.T) {
 		{"GRANT USAGE ON *.* TO `legacy`@`%`", "USAGE"},
 	}
 	for _, c := range cases {
-		if got := strings.Join(grantPrivileges(c.line), "|"); got != c.want {
+		if got := strings.Join(flavor.GrantPrivileges(c.line), "|"); got != c.want {
 			t.Errorf("%s: %q, want %q", c.line, got, c.want)
 		}
 	}

@@ -139,18 +139,12 @@ func checkSource(ctx context.Context, r *Report, c *dbconn.Conn, o Options) erro
 	default:
 		r.add("gtid", srv, Pass, "MariaDB GTID: coordinates are recorded as GTID positions too", "")
 	}
-	if v["have_ssl"] == "YES" || sslInUse(ctx, c) {
+	if v["have_ssl"] == "YES" || c.TLS {
 		r.add("tls", srv, Pass, "the source offers TLS: replication will be encrypted", "")
 	} else {
 		r.add("tls", srv, Warn, "the source offers no TLS: replication would cross the network in clear", "configure ssl_cert/ssl_key on the source, or accept --tls off")
 	}
 	return checkSourcePrivileges(ctx, r, c)
-}
-
-func sslInUse(ctx context.Context, c *dbconn.Conn) bool {
-	var name, cipher string
-	err := c.DB.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher)
-	return err == nil && cipher != ""
 }
 
 func checkRetention(ctx context.Context, r *Report, c *dbconn.Conn, v map[string]string, o Options) error {

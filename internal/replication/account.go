@@ -149,8 +149,9 @@ func extraPrivileges(grants []string) []string {
 		if i := strings.Index(object, " TO "); i >= 0 {
 			object = object[:i]
 		}
-		for _, p := range strings.Split(rest[:on], ",") {
-			p = strings.TrimSpace(p)
+		// One parser of privilege lists with compat's checks: a column
+		// list holds commas too ("SELECT (a, b)").
+		for _, p := range flavor.GrantPrivileges(g) {
 			if object != "*.*" || !replicationPrivileges[p] {
 				seen[p+" ON "+object] = true
 			}

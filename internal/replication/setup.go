@@ -262,11 +262,10 @@ func CheckCoordinates(ctx context.Context, source *dbconn.Conn, co Coordinates) 
 
 // OffersTLS reports whether the server accepts TLS connections.
 func OffersTLS(ctx context.Context, c *dbconn.Conn) (bool, error) {
-	var name, cipher string
-	if err := c.DB.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Ssl_cipher'").Scan(&name, &cipher); err == nil && cipher != "" {
-		return true, nil
+	if c.TLS {
+		return true, nil // dbconn.Open read the session's cipher
 	}
-	var v string
+	var name, v string
 	err := c.DB.QueryRowContext(ctx, "SHOW GLOBAL VARIABLES LIKE 'have_ssl'").Scan(&name, &v)
 	if err != nil {
 		// MySQL 8.4 dropped have_ssl; a TLS-less session then means no TLS.
