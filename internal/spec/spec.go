@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -155,16 +154,6 @@ type AWS struct {
 	// 5s, growing 1.5x per poll up to 6x it). Tests against a fake whose
 	// clock runs fast set it to milliseconds.
 	PollInterval time.Duration `yaml:"poll_interval" json:"poll_interval,omitempty"`
-}
-
-// Load reads and validates a spec file. Unknown keys are errors: a typo in
-// a spec must not silently change a migration.
-func Load(path string) (*Spec, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading spec: %w", err)
-	}
-	return Parse(b)
 }
 
 // Parse reads and validates a spec.
